@@ -1,0 +1,191 @@
+"""The hardware description: PE, array, memory hierarchy, clock, node — validated once, frozen.
+
+Units live in field names. Memory levels are ordered innermost first; the last level is the
+backing store (capacity None = unbounded). A level's capacity and bandwidths are either one
+number shared by every operand it holds or a per-operand mapping (e.g. SCALE-Sim's separate
+ifmap/filter/ofmap SRAMs and DRAM channels).
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import (BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat,
+                      PositiveInt, field_validator, model_validator)
+
+from workloads.formats import parse_format
+
+Operand = Literal["weight", "input", "output"]
+OPERANDS: tuple[str, ...] = ("weight", "input", "output")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MacPE(_Frozen):
+    """Multiply-accumulate PE with native weight/activation operand formats.
+
+    One MAC per cycle at native precision; a wider integer operand is split into
+    native-width slices, so passes = ceil(b_w/n_w) * ceil(b_a/n_a) cycles per MAC.
+    """
+
+    family: Literal["mac"] = "mac"
+    weight_format: str = "int8"
+    activation_format: str = "int8"
+    accumulator_format: str = "int32"
+
+    @field_validator("weight_format", "activation_format")
+    @classmethod
+    def _canonical(cls, name: str) -> str:
+        return parse_format(name).name
+
+    @field_validator("accumulator_format")
+    @classmethod
+    def _accumulator(cls, name: str) -> str:
+        """Accumulators may be wider than operand formats: int<b> (b = 1..64) or a float format."""
+        text = name.strip().lower()
+        if text.startswith("int") and text[3:].isdigit() and 1 <= int(text[3:]) <= 64:
+            return text
+        return parse_format(name).name
+
+
+PE = Annotated[Union[MacPE], Field(discriminator="family")]
+
+
+class ArraySpec(_Frozen):
+    """A rows x cols systolic array; `cores` identical arrays split an op's folds."""
+
+    rows: PositiveInt
+    cols: PositiveInt
+    dataflow: Literal["os", "ws", "is"] = "os"
+    cores: PositiveInt = 1
+
+
+class VectorUnitSpec(_Frozen):
+    """SIMD unit for element-wise/reduction ops; lanes None = one lane per array column."""
+
+    lanes: PositiveInt | None = None
+    ops_per_lane_per_cycle: PositiveInt = 1
+
+
+PerOperandInt = Union[PositiveInt, dict[Operand, PositiveInt]]
+PerOperandFloat = Union[PositiveFloat, dict[Operand, PositiveFloat]]
+
+
+class MemoryLevel(_Frozen):
+    """One level of the memory hierarchy.
+
+    `buffering` = 2 is double buffering: the level's capacity for an operand is split into
+    `buffering` equal buffers, one being read by the level below while the others fill.
+    `psum_write_through`: every partial sum the array writes here is forwarded to the next
+    level (SCALE-Sim's OFMAP SRAM) instead of being accumulated in place.
+    """
+
+    name: str = Field(min_length=1)
+    holds: tuple[Operand, ...] = OPERANDS
+    capacity_bytes: PerOperandInt | None = None
+    read_bandwidth_bytes_per_cycle: PerOperandFloat
+    write_bandwidth_bytes_per_cycle: PerOperandFloat
+    latency_cycles: NonNegativeInt = 0
+    read_energy_pj_per_byte: NonNegativeFloat = 0.0
+    write_energy_pj_per_byte: NonNegativeFloat = 0.0
+    buffering: PositiveInt = 2
+    psum_write_through: bool = False
+    area_mm2: NonNegativeFloat = 0.0
+
+    @model_validator(mode="after")
+    def _per_operand_keys(self) -> "MemoryLevel":
+        needs = {"capacity_bytes": set(self.holds),
+                 "read_bandwidth_bytes_per_cycle": set(self.holds) & {"input", "weight"},
+                 "write_bandwidth_bytes_per_cycle": set(self.holds) & {"output"}}
+        for field, required in needs.items():
+            value = getattr(self, field)
+            if isinstance(value, dict) and not (required <= set(value) <= set(self.holds)):
+                raise ValueError(f"{field} names operands {sorted(value)}; level '{self.name}' holds "
+                                 f"{sorted(self.holds)} and needs at least {sorted(required)}: give one "
+                                 "number or one per operand")
+        return self
+
+    def capacity_for(self, operand: str) -> float:
+        """Bytes available to `operand` (a shared capacity is split evenly among held operands)."""
+        if self.capacity_bytes is None:
+            return float("inf")
+        if isinstance(self.capacity_bytes, dict):
+            return float(self.capacity_bytes[operand])
+        return self.capacity_bytes / len(self.holds)
+
+    def read_bandwidth(self, operand: str) -> float:
+        return _per_operand(self.read_bandwidth_bytes_per_cycle, operand)
+
+    def write_bandwidth(self, operand: str) -> float:
+        return _per_operand(self.write_bandwidth_bytes_per_cycle, operand)
+
+    @property
+    def shared_channel(self) -> bool:
+        """True when all operands share one read and one write channel."""
+        return not isinstance(self.read_bandwidth_bytes_per_cycle, dict)
+
+
+def _per_operand(value, operand: str) -> float:
+    return float(value[operand]) if isinstance(value, dict) else float(value)
+
+
+class MapperSpec(_Frozen):
+    """Mapping constraints and the memory-timing assumption.
+
+    fold_order: the loop order over array folds (`cols_outer` is SCALE-Sim's: for each
+    column fold, every row fold); `auto` picks the order with less backing-store traffic.
+    memory_model: `double_buffered` stalls compute when a tile's operands arrive late;
+    `ideal_prefetch` (SCALE-Sim's InterfaceBandwidth=CALC) never stalls reads during compute
+    and only pays the initial buffer fill, reporting the bandwidth reads would need.
+    """
+
+    fold_order: Literal["auto", "cols_outer", "rows_outer"] = "auto"
+    memory_model: Literal["double_buffered", "ideal_prefetch"] = "double_buffered"
+
+
+class Hardware(_Frozen):
+    """A complete design: PE + array + memory hierarchy + clock + technology node."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    source: str = ""
+    target: Literal["asic", "fpga", "gpu"] = "asic"
+    clock_hz: PositiveFloat
+    technology_node_nm: PositiveInt = 45
+    pe: PE = MacPE()
+    array: ArraySpec
+    vector_unit: VectorUnitSpec = VectorUnitSpec()
+    memory: tuple[MemoryLevel, ...] = Field(min_length=1)
+    mapper: MapperSpec = MapperSpec()
+    static_power_w: NonNegativeFloat = 0.0
+
+    @field_validator("technology_node_nm")
+    @classmethod
+    def _known_node(cls, node: int) -> int:
+        from hwmodels.technology import SUPPORTED_NODES_NM
+        if node not in SUPPORTED_NODES_NM:
+            raise ValueError(f"technology node {node} nm is not supported: allowed are "
+                             f"{', '.join(str(n) for n in SUPPORTED_NODES_NM)}")
+        return node
+
+    @model_validator(mode="after")
+    def _hierarchy(self) -> "Hardware":
+        names = [level.name for level in self.memory]
+        if len(set(names)) != len(names):
+            raise ValueError(f"memory level names must be unique, got {names}")
+        backing = self.memory[-1]
+        if backing.capacity_bytes is not None:
+            raise ValueError(f"the outermost memory level '{backing.name}' is the backing store: "
+                             "its capacity_bytes must be null (unbounded)")
+        if set(backing.holds) != set(OPERANDS):
+            raise ValueError(f"the backing store '{backing.name}' must hold every operand {list(OPERANDS)}")
+        for level in self.memory[:-1]:
+            if level.capacity_bytes is None:
+                raise ValueError(f"memory level '{level.name}' needs capacity_bytes (only the "
+                                 "outermost level is unbounded)")
+        return self
+
+    @property
+    def vector_lanes(self) -> int:
+        return self.vector_unit.lanes or self.array.cols

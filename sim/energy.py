@@ -1,0 +1,32 @@
+"""Pricing: energy = operation counts x an energy table + bytes x per-level energy + static power x time.
+
+Kept apart from simulation so a result can be re-priced (another node, another table)
+without re-simulating: `reprice(result, hw, table)`.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hwmodels.costs import EnergyTable
+from hwmodels.spec import Hardware
+from sim.result import OpResult, Result
+
+
+def price_op(op: OpResult, hw: Hardware, table: EnergyTable) -> OpResult:
+    """`op` with compute energy per kind, memory energy per level and static energy filled in.
+
+    compute_pj[kind] = count[kind] * table.op_energy_pj(kind)
+    memory_pj[level] = read_bytes * read_energy_pj_per_byte + write_bytes * write_energy_pj_per_byte
+    static_j         = hw.static_power_w * latency_s
+    """
+    compute = {kind: count * table.op_energy_pj(kind) for kind, count in op.op_counts.items()}
+    memory = {level.name: op.read_bytes.get(level.name, 0.0) * level.read_energy_pj_per_byte
+              + op.write_bytes.get(level.name, 0.0) * level.write_energy_pj_per_byte
+              for level in hw.memory}
+    return replace(op, compute_energy_pj=compute, memory_energy_pj=memory,
+                   static_energy_j=hw.static_power_w * op.latency_s)
+
+
+def reprice(result: Result, hw: Hardware, table: EnergyTable) -> Result:
+    """The same counts priced with another table (no re-simulation)."""
+    return result.with_ops(tuple(price_op(op, hw, table) for op in result.ops))

@@ -1,0 +1,154 @@
+"""Mapping a GEMM view onto a systolic array: fold structure, loop order, per-level traffic.
+
+Spatio-temporal view per dataflow (SCALE-Sim's; R x C array, GEMM M x N x K):
+    os: rows hold M, cols hold N, K streams in time      (Sr, Sc, T) = (M, N, K)
+    ws: rows hold K, cols hold N, M streams in time      (Sr, Sc, T) = (K, N, M)
+    is: rows hold K, cols hold M, N streams in time      (Sr, Sc, T) = (K, M, N)
+folds = ceil(Sr/R) * ceil(Sc/C); with T' = T * passes, a fold lasts
+    os: T' + R + C - 2          ws/is: 2R + C + T' - 2
+cycles, and partial (edge) folds pay the full R and C. Per fold with ur used rows and uc
+used columns the array reads, in words,
+    os: input ur*T, weight uc*T, writes ur*uc outputs
+    ws: weight ur*uc (stationary), input ur*T, writes uc*T partial sums
+    is: input ur*uc (stationary), weight ur*T, writes uc*T partial sums
+Each operand's slice of a fold is identified by the fold coordinates it depends on
+(os: input by row fold, weight by column fold; ws: weight by both, input by row fold;
+is: input by both, weight by row fold; outputs: os by both, ws/is by column fold).
+Between two levels, an operand that fits in one buffer of the inner level (capacity /
+buffering) is fetched once; otherwise each fold fetches its slice unless the previous
+fold used the same slice. Fetched conv inputs are im2col rows, as the array consumes them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hwmodels.spec import Hardware, MemoryLevel
+from workloads.ops import GemmView
+
+
+@dataclass(frozen=True)
+class FoldSchedule:
+    """The folds of one GEMM instance in execution order, as plain arrays (one entry per fold)."""
+
+    dataflow: str
+    rows: int
+    cols: int
+    sr: int
+    sc: int
+    t: int
+    passes: int
+    order: str
+    row_fold: np.ndarray
+    col_fold: np.ndarray
+    used_rows: np.ndarray
+    used_cols: np.ndarray
+    fold_cycles: np.ndarray
+    sram_words: dict[str, np.ndarray]  # operand -> words the array reads (outputs: writes) per fold
+    slice_id: dict[str, np.ndarray]    # operand -> id of the operand slice each fold touches
+    out_first: np.ndarray
+    out_last: np.ndarray
+
+    @property
+    def folds(self) -> int:
+        return int(self.row_fold.size)
+
+    @property
+    def row_folds(self) -> int:
+        return -(-self.sr // self.rows)
+
+    @property
+    def col_folds(self) -> int:
+        return -(-self.sc // self.cols)
+
+    def first_use_cycle(self, operand: str) -> int:
+        """First cycle (in fold 0) at which the array reads `operand`."""
+        if self.dataflow == "os":
+            return 0
+        stationary = "weight" if self.dataflow == "ws" else "input"
+        return 0 if operand == stationary else self.rows
+
+
+def spatio_temporal(view: GemmView, dataflow: str) -> tuple[int, int, int]:
+    m, n, k = view.m, view.n, view.k
+    return {"os": (m, n, k), "ws": (k, n, m), "is": (k, m, n)}[dataflow]
+
+
+def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: int,
+                  order: str) -> FoldSchedule:
+    """The fold sequence of one GEMM instance (`order`: cols_outer or rows_outer)."""
+    sr, sc, t = spatio_temporal(view, dataflow)
+    row_folds, col_folds = -(-sr // rows), -(-sc // cols)
+    if order == "cols_outer":
+        col_fold, row_fold = np.divmod(np.arange(row_folds * col_folds, dtype=np.int64), row_folds)
+    else:
+        row_fold, col_fold = np.divmod(np.arange(row_folds * col_folds, dtype=np.int64), col_folds)
+    used_rows = np.minimum(rows, sr - row_fold * rows)
+    used_cols = np.minimum(cols, sc - col_fold * cols)
+    t_eff = t * passes
+    if dataflow == "os":
+        length = t_eff + rows + cols - 2
+        words = {"input": used_rows * t, "weight": used_cols * t, "output": used_rows * used_cols}
+        slices = {"input": row_fold, "weight": col_fold, "output": row_fold * col_folds + col_fold}
+        out_first = (t_eff - 1 + rows) - used_rows
+        out_last = np.full_like(used_rows, t_eff + rows - 2)
+    else:
+        length = 2 * rows + cols + t_eff - 2
+        stationary, streamed = ("weight", "input") if dataflow == "ws" else ("input", "weight")
+        words = {stationary: used_rows * used_cols, streamed: used_rows * t, "output": used_cols * t}
+        slices = {stationary: row_fold * col_folds + col_fold, streamed: row_fold, "output": col_fold}
+        out_first = np.full_like(used_rows, 2 * rows - 1)
+        out_last = np.full_like(used_rows, 2 * rows - 2 + t_eff)
+    return FoldSchedule(dataflow=dataflow, rows=rows, cols=cols, sr=sr, sc=sc, t=t, passes=passes,
+                        order=order, row_fold=row_fold, col_fold=col_fold, used_rows=used_rows,
+                        used_cols=used_cols, fold_cycles=np.full(row_fold.size, length, dtype=np.int64),
+                        sram_words=words, slice_id=slices, out_first=out_first, out_last=out_last)
+
+
+def operand_words(view: GemmView) -> dict[str, int]:
+    """Distinct words of each operand of one instance (conv inputs counted once, not im2col)."""
+    return {"input": view.distinct_input_words, "weight": view.k * view.n, "output": view.m * view.n}
+
+
+def fetched_words(schedule: FoldSchedule, operand: str, total_words: int, buffer_words: float) -> np.ndarray:
+    """Words of `operand` brought into a level per fold (fetch-once if it fits one buffer)."""
+    per_fold = schedule.sram_words[operand]
+    fetched = np.zeros(per_fold.size, dtype=np.int64)
+    if total_words <= buffer_words:
+        fetched[0] = total_words
+        return fetched
+    ids = schedule.slice_id[operand]
+    changed = np.ones(ids.size, dtype=bool)
+    changed[1:] = ids[1:] != ids[:-1]
+    fetched[changed] = per_fold[changed]
+    return fetched
+
+
+def final_outputs(schedule: FoldSchedule) -> np.ndarray:
+    """True for folds that complete their outputs (the last fold reducing over that slice)."""
+    if schedule.dataflow == "os":
+        return np.ones(schedule.folds, dtype=bool)
+    return schedule.row_fold == schedule.row_folds - 1
+
+
+def choose_order(view: GemmView, hw: Hardware, passes: int) -> str:
+    """The fold order: the hardware's, or for `auto` the one moving fewer backing-store words."""
+    if hw.mapper.fold_order != "auto":
+        return hw.mapper.fold_order
+    inner = hw.memory[0]
+    best, best_words = "cols_outer", None
+    for order in ("cols_outer", "rows_outer"):
+        schedule = fold_schedule(view, hw.array.rows, hw.array.cols, hw.array.dataflow, passes, order)
+        words = sum(int(fetched_words(schedule, op, total, buffer_words(inner, op, 1)).sum())
+                    for op, total in operand_words(view).items() if op != "output")
+        if best_words is None or words < best_words:
+            best, best_words = order, words
+    return best
+
+
+def buffer_words(level: MemoryLevel, operand: str, bytes_per_word: float) -> float:
+    """Words of `operand` one buffer of `level` holds (capacity / buffering)."""
+    if operand not in level.holds:
+        return 0.0
+    return level.capacity_for(operand) / level.buffering / bytes_per_word
