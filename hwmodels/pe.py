@@ -63,12 +63,13 @@ def passes(pe: MacPE, formats: OpFormats) -> int:
 
 
 def _mul_kind(pe: MacPE) -> str:
-    weight, activation = parse_format(pe.weight_format), parse_format(pe.activation_format)
-    fp = [f for f in (weight, activation) if _fp_bits(f) is not None]
-    if not fp:
-        return f"mul:int{weight.bits}x{activation.bits}"
-    exponent = max(_fp_bits(f)[0] for f in fp)
-    mantissa = max(max(_fp_bits(f)[1] for f in fp), *(f.bits - 1 for f in (weight, activation) if _fp_bits(f) is None))
+    """The multiplier the PE instantiates: int b_w x b_a, or one float datapath covering both operands."""
+    operands = (parse_format(pe.weight_format), parse_format(pe.activation_format))
+    floats = [_fp_bits(f) for f in operands if _fp_bits(f) is not None]
+    if not floats:
+        return f"mul:int{operands[0].bits}x{operands[1].bits}"
+    exponent = max(e for e, _ in floats)
+    mantissa = max([m for _, m in floats] + [f.bits - 1 for f in operands if _fp_bits(f) is None])
     return f"mul:fp_e{exponent}m{mantissa}"
 
 

@@ -31,6 +31,7 @@ import numpy as np
 
 __all__ = [
     "KINDS",
+    "FP_ENCODINGS",
     "FormatError",
     "NumberFormat",
     "IntFormat",
@@ -341,11 +342,11 @@ _ENCODING_TEXT = {
 
 def _default_encoding(e: int, m: int) -> str:
     """Encoding used when a name gives no suffix: the named format's, else
-    ``finite`` for E == 1 or total width <= 8 bits, else ``ieee``."""
+    ``finite`` for E == 1, M == 0 or total width <= 8 bits, else ``ieee``."""
     for (ne, nm, enc) in _NAMED_FP:
         if (ne, nm) == (e, m):
             return enc
-    return "finite" if e == 1 or 1 + e + m <= 8 else "ieee"
+    return "finite" if e == 1 or m == 0 or 1 + e + m <= 8 else "ieee"
 
 
 @dataclass(frozen=True, repr=False)
@@ -665,7 +666,7 @@ class BlockFormat(NumberFormat):
 
 # --------------------------------------------------------------------------- pow2
 
-_POW2_DEFAULT_EXP_BITS = 4
+_POW2_DEFAULT_RANGE_BITS = 4
 
 
 @dataclass(frozen=True, repr=False)
@@ -673,7 +674,7 @@ class Pow2Format(NumberFormat):
     """Sum of ``k`` signed power-of-two terms: ``v = sum_j s_j * 2**e_j``, ``s_j`` in
     {-1, 0, +1} (DeepShift/DenseShift-like for k = 1, ShiftAddLLM-like for k > 1).
 
-    Each term stores 1 sign bit and an ``exp_bits`` = R bit exponent field, so
+    Each term stores 1 sign bit and a ``range_bits`` = R bit exponent field, so
     ``bits = k * (1 + R)``. Field code 0 encodes a zero term (so the greedy
     decomposition can stop); the other ``2**R - 1`` codes are exponents
     ``e in [emin, emax] = [-(2**(R-1) - 1), 2**(R-1) - 1]`` (default R = 4: -7..7).
@@ -699,16 +700,16 @@ class Pow2Format(NumberFormat):
     min_value: float = field(init=False)
     description: str = field(init=False, compare=False)
     k: int
-    exp_bits: int = _POW2_DEFAULT_EXP_BITS
+    range_bits: int = _POW2_DEFAULT_RANGE_BITS
 
     def __post_init__(self) -> None:
         k = _check_int(self.k, 1, 8, "pow2 term count k")
-        r = _check_int(self.exp_bits, 1, 5, "pow2 exponent bits")
+        r = _check_int(self.range_bits, 1, 5, "pow2 exponent bits")
         emax = (1 << (r - 1)) - 1
-        name = f"pow2_k{k}" + ("" if r == _POW2_DEFAULT_EXP_BITS else f"_e{r}")
+        name = f"pow2_k{k}" + ("" if r == _POW2_DEFAULT_RANGE_BITS else f"_e{r}")
         max_value = k * math.ldexp(1.0, emax)
         _set(
-            self, k=k, exp_bits=r, name=name, kind="pow2", bits=k * (1 + r),
+            self, k=k, range_bits=r, name=name, kind="pow2", bits=k * (1 + r),
             bits_per_element=float(k * (1 + r)), signed=True, is_float=False,
             max_value=max_value, min_value=-max_value,
             description=f"{name}: sum of {k} signed power-of-two term(s) 2^e, e in "
@@ -723,7 +724,7 @@ class Pow2Format(NumberFormat):
     @property
     def emax(self) -> int:
         """Largest term exponent ``2**(R-1) - 1``."""
-        return (1 << (self.exp_bits - 1)) - 1
+        return (1 << (self.range_bits - 1)) - 1
 
     def _greedy(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Greedy decomposition of finite-or-inf ``x`` (NaN treated as 0):
@@ -863,7 +864,7 @@ def _parse(s: str) -> NumberFormat:
         size = int(m[3]) if m[3] else None
         return BlockFormat(_parse(el_name), size, scale)
     if m := _RE_POW2.fullmatch(s):
-        return Pow2Format(int(m[1]), int(m[2]) if m[2] else _POW2_DEFAULT_EXP_BITS)
+        return Pow2Format(int(m[1]), int(m[2]) if m[2] else _POW2_DEFAULT_RANGE_BITS)
     raise LookupError(s)
 
 

@@ -1,4 +1,4 @@
-"""Resolve a workload argument: a trace file, a SCALE-Sim topology CSV, or an inline op.
+"""Resolve a workload argument: a built-in name, a trace file, a SCALE-Sim topology CSV, or an inline op.
 
 Inline ops (keys case-insensitive; formats w/a/o, group size g):
     gemm:M=64,N=4096,K=4096[,batch=1][,w=int4][,a=fp16][,o=fp16][,g=128]
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from workloads.builtin import BUILTIN
 from workloads.errors import SpecError, from_validation_error
 from workloads.ops import Conv2d, Gemm, OpFormats
 from workloads.scalesim_topology import load_topology
@@ -23,7 +24,9 @@ _CONV_KEYS = {"h": "in_h", "w_in": "in_w", "c": "in_channels", "k": "out_channel
 
 
 def load_workload(spec: str) -> Workload:
-    """A workload from a trace file (.yaml/.yml/.json), a topology .csv or an inline op."""
+    """A workload from a built-in name, a trace file (.yaml/.yml/.json), a topology .csv or an inline op."""
+    if spec in BUILTIN:
+        return BUILTIN[spec]()
     kind, sep, _ = spec.partition(":")
     if sep and kind.lower() in ("gemm", "conv"):
         return parse_inline(spec)
@@ -32,7 +35,7 @@ def load_workload(spec: str) -> Workload:
         return load_topology(path)
     if path.suffix in (".yaml", ".yml", ".json"):
         return load_trace(path)
-    raise SpecError(f"{spec!r} is not a workload: give a trace file (.yaml/.yml/.json), a SCALE-Sim "
+    raise SpecError(f"{spec!r} is not a workload: give a built-in name ({', '.join(BUILTIN)}), a trace file (.yaml/.yml/.json), a SCALE-Sim "
                     "topology (.csv), or an inline op such as gemm:M=64,N=4096,K=4096,w=int4,a=fp16 "
                     "or conv:H=56,W=56,C=64,K=64,R=3,S=3,stride=1,pad=1", field="--workload")
 
@@ -46,9 +49,10 @@ def parse_inline(spec: str) -> Workload:
         key, sep, value = item.partition("=")
         if not sep:
             raise SpecError(f"{item!r} in {spec!r}: each item is key=value", field="--workload")
-        values[key.strip().lower()] = value.strip()
-    if kind == "conv" and values.get("w", "").isdigit():
-        values["w_in"] = values.pop("w")  # conv `W=56` is the input width; `w=int4` a format
+        key, value = key.strip().lower(), value.strip()
+        if kind == "conv" and key == "w" and value.isdigit():
+            key = "w_in"  # conv `W=56` is the input width; `w=int4` the weight format
+        values[key] = value
     formats = {_FORMAT_KEYS[k]: v for k, v in values.items() if k in _FORMAT_KEYS}
     fields: dict[str, object] = {"name": spec}
     if kind == "gemm":

@@ -173,6 +173,68 @@ def write_buffer_replica(counts, total_words, bw):
 
 
 # ----------------------------------------------------------------------------
+# USER mode (memory/read_buffer.py)
+# ----------------------------------------------------------------------------
+
+def fetch_streams(r):
+    """(stream length incl. -1 padding, valid words, passes) for ifmap and filter."""
+    df, R, C = r["dataflow"], I(r["array_rows"]), I(r["array_cols"])
+    M, N, K = I(r["m"]), I(r["n"]), I(r["k"])
+    _, im2col_valid, _ = operand_sizes(r)
+    v_if = im2col_valid if r["topology_kind"] == "conv" else M * K
+    if df == "os":
+        return ((math.ceil(M / R) * R * K, v_if, math.ceil(N / C)),
+                (math.ceil(N / C) * C * K, K * N, 1))
+    if df == "ws":
+        return ((math.ceil(K / R) * R * M, v_if, math.ceil(N / C)),
+                (math.ceil(N / C) * C * K, K * N, 1))
+    return ((math.ceil(M / C) * C * K, v_if, 1),
+            (math.ceil(K / R) * R * N, K * N, math.ceil(M / C)))
+
+
+def check_user(r, t, cid, args):
+    bw = I(r["bandwidth_words_per_cycle"])
+    df, R, C = r["dataflow"], I(r["array_rows"]), I(r["array_cols"])
+    M, N, K = I(r["m"]), I(r["n"]), I(r["k"])
+    n_if, _, n_f = operand_sizes(r)
+    fits_all = True
+    parts = []
+    for op, (S, v, p), n in zip(("ifmap", "filter"), fetch_streams(r), (n_if, n_f)):
+        words = I(r[f"{op}_sram_kb"]) * 1024
+        A = math.ceil(words / 2)
+        P = words - A
+        eps = math.ceil(words / 100)
+        a = min(math.ceil(A / bw), math.ceil(S / bw))
+        t["USER: dram start == -min(ceil(A/bw), stream lines)"].check(
+            I(r[f"dram_{op}_start_cycle"]) == -a, f"{cid} {op}: {r[f'dram_{op}_start_cycle']} vs {-a}")
+        reads = I(r[f"dram_{op}_reads"])
+        chunk = math.ceil(P / bw) * bw
+        ch, rem = divmod(reads - a * bw, chunk)
+        stop = -1 + ch * (math.ceil(P / bw) + 1)
+        t["USER: dram reads == fill + chunks*ceil(P/bw)*bw, stop == -1 + chunks*(ceil(P/bw)+1)"].check(
+            rem == 0 and I(r[f"dram_{op}_stop_cycle"]) == stop,
+            f"{cid} {op}: reads={reads} fill={a*bw} chunk={chunk} stop={r[f'dram_{op}_stop_cycle']} vs {stop}")
+        nsets = math.ceil(v / eps)
+        fits = nsets <= math.ceil(A / eps)
+        fits_all &= fits
+        sane = 0 if fits else math.ceil(max(0, p * v - A) / P)
+        parts.append(f"{op}: n={n} S={S} sets={nsets}{'(fits)' if fits else ''} p={p} "
+                     f"reads={reads} ({reads / n:.2f}n) chunks={ch} sane={sane}")
+    if fits_all and not args.no_replica:
+        counts = ofmap_row_counts(df, R, C, M, N, K)
+        stl, last, ds, de, wr = write_buffer_replica(counts, I(r["ofmap_sram_kb"]) * 1024, bw)
+        got = (I(r["stall_cycles"]), I(r["dram_ofmap_start_cycle"]), I(r["dram_ofmap_stop_cycle"]),
+               I(r["dram_ofmap_writes"]))
+        t["USER, both operands fit the active half: no read traffic after cycle 0; "
+          "write-buffer replica (bw=Bandwidth) gives stalls/ofmap start/stop/writes"].check(
+            got == (stl, ds, de, wr), f"{cid}: got {got} replica {(stl, ds, de, wr)}")
+    f, L = folds_L(df, R, C, M, N, K)
+    tot = I(r["total_cycles"])
+    return (f"{cid}: compute={f*L-1} total={tot} stall={r['stall_cycles']} | "
+            + " | ".join(parts))
+
+
+# ----------------------------------------------------------------------------
 # checks
 # ----------------------------------------------------------------------------
 
@@ -216,7 +278,12 @@ def main():
         "ofmap write-buffer replica (start, stop, writes, stalls)",
         "overall util == MNK*100/(total*R*C)",
         "sram ifmap/filter reads & ofmap writes counts",
+        "USER: dram start == -min(ceil(A/bw), stream lines)",
+        "USER: dram reads == fill + chunks*ceil(P/bw)*bw, stop == -1 + chunks*(ceil(P/bw)+1)",
+        "USER, both operands fit the active half: no read traffic after cycle 0; "
+        "write-buffer replica (bw=Bandwidth) gives stalls/ofmap start/stop/writes",
     ]}
+    user_rows = []
     big_calc = []
     for r in rows:
         cid = f"{r['case_id']}/{r['layer_name']}"
@@ -246,6 +313,7 @@ def main():
             f"{cid}: got {(r['sram_ifmap_reads'], r['sram_filter_reads'], r['sram_ofmap_writes'])}"
             f" want {(sr_if, sr_f, sr_o)}")
         if r["interface_bandwidth"] != "CALC":
+            user_rows.append(check_user(r, t, cid, args))
             continue
         t["CALC: stall_cycles == 0"].check(st == 0, f"{cid}: stall={st}")
         fi, ff = first_request(df, R, C, M, N, K)
@@ -293,6 +361,13 @@ def main():
 
     for v in t.values():
         v.report(args.verbose)
+    if user_rows:
+        print("\nUSER rows: per operand  n=distinct words, S=fetch-stream length (prefetch matrix,"
+              " -1 padding incl.), sets=non-(-1) stream words / ceil(SRAM/100) (active half ="
+              " 50 sets), p=passes a fold-order re-stream needs, reads, chunks (window advances),"
+              " sane=ceil((p*stream - A)/P) chunks if the stream does not fit")
+        for u in user_rows:
+            print("   ", u)
     if big_calc:
         print("\nCALC operands with n >= 50*s (window slides during the run):")
         print("  case/layer, operand, n, s, dram_reads, start, stop, total_cycles")
