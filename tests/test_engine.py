@@ -83,9 +83,9 @@ def test_double_buffered_read_stalls_by_hand():
     cycles, read_stall, _, _, _ = _run([10, 10, 10], [0, 25, 25], [0, 0, 0], [0, 0, 0], [0, 0, 0])
     assert read_stall == 15 + 15
     assert cycles == 60 - 1
-    # single buffering: fold 2's load waits for fold 1's compute to free the only buffer
+    # single buffering: each load waits for the previous fold's compute to free the only buffer
     cycles, read_stall, _, _, _ = _run([10, 10, 10], [0, 25, 25], [0, 0, 0], [0, 0, 0], [0, 0, 0], buffers=1)
-    assert cycles == (25 + 10) + 25 + 10 - 1
+    assert cycles == 10 + (25 + 10) + (25 + 10) - 1
     # ideal prefetch never stalls on reads
     assert _run([10, 10, 10], [0, 25, 25], [0] * 3, [0] * 3, [0] * 3, ideal=True)[1] == 0
 
