@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hwmodels import pe as pe_model
 from hwmodels.costs import EnergyTable
 from hwmodels.spec import Hardware
 from sim.result import OpResult, Result
@@ -27,6 +28,13 @@ def price_op(op: OpResult, hw: Hardware, table: EnergyTable) -> OpResult:
                    static_energy_j=hw.static_power_w * op.latency_s)
 
 
+def design_area_mm2(hw: Hardware, table: EnergyTable) -> float:
+    """PE array area (PE model area x PEs) plus the area each memory level declares."""
+    pes = hw.array.rows * hw.array.cols * hw.array.cores
+    return pes * pe_model.pe_area_um2(hw.pe, table) * 1e-6 + sum(level.area_mm2 for level in hw.memory)
+
+
 def reprice(result: Result, hw: Hardware, table: EnergyTable) -> Result:
-    """The same counts priced with another table (no re-simulation)."""
-    return result.with_ops(tuple(price_op(op, hw, table) for op in result.ops))
+    """The same counts priced with another table (no re-simulation): energies and area."""
+    return replace(result, area_mm2=design_area_mm2(hw, table),
+                   ops=tuple(price_op(op, hw, table) for op in result.ops))

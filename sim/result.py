@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
@@ -109,9 +109,6 @@ class Result:
         frame.insert(0, "design", self.design)
         return frame
 
-    def with_ops(self, ops: tuple[OpResult, ...]) -> "Result":
-        return replace(self, ops=ops)
-
 
 def _sum(dicts) -> dict[str, float]:
     out: dict[str, float] = {}
@@ -148,6 +145,6 @@ def _total(result: Result) -> Total:
         area_mm2=result.area_mm2,
         throughput_inferences_per_s=1.0 / latency if latency > 0 else math.inf,
         tops=tops,
-        tops_per_w=tops * 1e12 / (energy / latency) / 1e12 if energy > 0 and latency > 0 else 0.0,
+        tops_per_w=tops / (energy / latency) if energy > 0 and latency > 0 else 0.0,
         bound=max(by_bound, key=by_bound.get) if by_bound else "compute",
     )

@@ -25,7 +25,7 @@ from hwmodels import pe as pe_model
 from hwmodels.costs import EnergyTable
 from hwmodels.spec import Hardware, MemoryLevel
 from sim import mapping
-from sim.energy import price_op
+from sim.energy import design_area_mm2, price_op
 from sim.engine import walk_folds
 from sim.result import OpResult, Result
 from workloads.formats import parse_format
@@ -42,12 +42,6 @@ def simulate(workload: Workload, hw: Hardware, table: EnergyTable | None = None)
     ops = tuple(price_op(simulate_op(op, hw), hw, table) for op in workload.ops)
     return Result(design=hw.name, workload=workload.name, clock_hz=hw.clock_hz,
                   pes=hw.array.rows * hw.array.cols * hw.array.cores, area_mm2=area_mm2, ops=ops)
-
-
-def design_area_mm2(hw: Hardware, table: EnergyTable) -> float:
-    """PE array area (PE model x PEs) plus the area the memory levels declare."""
-    pes = hw.array.rows * hw.array.cols * hw.array.cores
-    return pes * pe_model.pe_area_um2(hw.pe, table) * 1e-6 + sum(level.area_mm2 for level in hw.memory)
 
 
 def simulate_op(op, hw: Hardware) -> OpResult:
@@ -142,8 +136,8 @@ def _array_op(op, hw: Hardware) -> OpResult:
         read_bytes[levels[i].name] += moved_out
         write_bytes[levels[i + 1].name] += moved_out
     scale = view.instances
-    read_bytes = {k: v * scale for k, v in read_bytes.items()}
-    write_bytes = {k: v * scale for k, v in write_bytes.items()}
+    read_bytes = {k: float(v * scale) for k, v in read_bytes.items()}
+    write_bytes = {k: float(v * scale) for k, v in write_bytes.items()}
 
     compute_cycles = int(sched.fold_cycles.sum()) - 1
     total_cycles = rounds * cycles
@@ -215,8 +209,8 @@ def _vector_op(op: Vector, hw: Hardware) -> OpResult:
     backing = hw.memory[-1]
     memory_cycles = max(in_bytes / backing.read_bandwidth("input"), out_bytes / backing.write_bandwidth("output"))
     cycles = max(compute, math.ceil(memory_cycles))
-    read_bytes = {level.name: in_bytes for level in hw.memory}
-    write_bytes = {level.name: out_bytes for level in hw.memory}
+    read_bytes = {level.name: float(in_bytes) for level in hw.memory}
+    write_bytes = {level.name: float(out_bytes) for level in hw.memory}
     kind = pe_model._add_kind(op.formats.activation)
     return OpResult(
         name=op.name, kind=op.kind, repeat=op.repeat, macs=0, cycles=cycles, compute_cycles=compute,

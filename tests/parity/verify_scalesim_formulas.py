@@ -2,7 +2,7 @@
 """Check closed-form readings of SCALE-Sim 3.0.0 against tests/parity/scalesim_goldens.csv.
 
 By-hand analysis tool (not a pytest test; needs only numpy).  Prints, per check,
-how many golden rows agree and lists disagreements.  See README.md for the
+how many golden rows agree and lists disagreements.  See SCALESIM_FINDINGS.md for the
 findings.
 
     python3 tests/parity/verify_scalesim_formulas.py [--verbose]

@@ -1,0 +1,4 @@
+"""`python -m quarch` runs the CLI."""
+from quarch.cli import main
+
+main()
