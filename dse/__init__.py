@@ -1,0 +1,1 @@
+"""Design-space exploration: space files, search strategies, executors, result store, Pareto fronts (to come)."""

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Union
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat,
                       PositiveInt, field_validator, model_validator)
 
+from workloads.errors import register_model
 from workloads.formats import parse_format
 
 Operand = Literal["weight", "input", "output"]
@@ -144,6 +145,7 @@ class MapperSpec(_Frozen):
     memory_model: Literal["double_buffered", "ideal_prefetch"] = "double_buffered"
 
 
+@register_model
 class Hardware(_Frozen):
     """A complete design: PE + array + memory hierarchy + clock + technology node."""
 

@@ -29,12 +29,102 @@ import numpy as np
 from numba import njit
 
 
+# Write-buffer state: one int64 array holding these fields, then the partial lines (a drain
+# trigger flushes the line being filled, so it goes out with fewer than line_words words) as
+# (line index, valid words) pairs. An array rather than locals so that walk_folds and the
+# SCALE-Sim USER-mode emulation (sim.scalesim_user) share one implementation.
+_WB_CAPACITY, _WB_ACTIVE, _WB_LINE_WORDS, _WB_PER_DRAIN, _WB_FREE, _WB_FILL, _WB_LINES, \
+    _WB_DRAINED, _WB_DRAIN_END, _WB_LAST_END, _WB_WORDS, _WB_PARTIALS = range(12)
+_WB_FIELDS = 12
+
+
 @njit(cache=True)
-def _line_valid(line, partial_lines, partial_counts, n_partial, line_words):
-    for p in range(n_partial):
-        if partial_lines[p] == line:
-            return partial_counts[p]
+def write_buffer(capacity, line_words):
+    """A fresh, empty output buffer of `capacity` words drained in lines of `line_words` words."""
+    wb = np.zeros(_WB_FIELDS + 8, dtype=np.int64)
+    active = capacity - (capacity - (capacity + 1) // 2)  # ceil(capacity / 2)
+    wb[_WB_CAPACITY] = capacity
+    wb[_WB_ACTIVE] = active
+    wb[_WB_LINE_WORDS] = line_words
+    wb[_WB_PER_DRAIN] = (capacity - active + line_words - 1) // line_words
+    wb[_WB_FREE] = capacity
+    wb[_WB_LAST_END] = -1
+    return wb
+
+
+@njit(cache=True)
+def _line_valid(wb, line):
+    line_words = wb[_WB_LINE_WORDS]
+    for p in range(wb[_WB_PARTIALS]):
+        if wb[_WB_FIELDS + 2 * p] == line:
+            return wb[_WB_FIELDS + 2 * p + 1]
     return line_words
+
+
+@njit(cache=True)
+def write_words(wb, now, count):
+    """Write `count` words into the buffer at cycle `now`, one after another.
+
+    Returns (cycle, wb): the cycle the last word went in (later than `now` when the buffer
+    was full during a drain, i.e. the array stalled) and the state (reallocated when the
+    partial-line list grows, so always rebind it).
+    """
+    line_words = wb[_WB_LINE_WORDS]
+    active = wb[_WB_ACTIVE]
+    free = wb[_WB_FREE]
+    line_fill = wb[_WB_FILL]
+    n_lines = wb[_WB_LINES]
+    drain_end = wb[_WB_DRAIN_END]
+    for _ in range(count):
+        line_fill += 1
+        free -= 1
+        if line_fill == line_words:
+            n_lines += 1
+            line_fill = 0
+        if now < drain_end:
+            if free <= 0:
+                now = drain_end
+        elif free < active:
+            if line_fill != 0:
+                n_partial = wb[_WB_PARTIALS]
+                if _WB_FIELDS + 2 * n_partial + 2 > wb.size:
+                    grown = np.zeros(2 * wb.size, dtype=np.int64)
+                    grown[:wb.size] = wb
+                    wb = grown
+                wb[_WB_FIELDS + 2 * n_partial] = n_lines
+                wb[_WB_FIELDS + 2 * n_partial + 1] = line_fill
+                wb[_WB_PARTIALS] = n_partial + 1
+                n_lines += 1
+                line_fill = 0
+            drained = wb[_WB_DRAINED]
+            end_line = min(drained + wb[_WB_PER_DRAIN], n_lines)
+            sent = end_line - drained
+            # words are credited when the drain starts; only the last line's holes are discounted
+            free += sent * line_words - (line_words - _line_valid(wb, end_line - 1))
+            drain_end = now + sent - 1
+            wb[_WB_LAST_END] = max(wb[_WB_LAST_END], drain_end)
+            wb[_WB_DRAINED] = end_line
+    wb[_WB_FREE] = free
+    wb[_WB_FILL] = line_fill
+    wb[_WB_LINES] = n_lines
+    wb[_WB_DRAIN_END] = drain_end
+    wb[_WB_WORDS] += count
+    return now, wb
+
+
+@njit(cache=True)
+def drain_all(wb, cycle):
+    """Drain every line still held, back to back from `cycle`; returns the last drain's end."""
+    n_lines = wb[_WB_LINES] + (1 if wb[_WB_FILL] != 0 else 0)
+    drained = wb[_WB_DRAINED]
+    last_end = wb[_WB_LAST_END]
+    while drained < n_lines:
+        end_line = min(drained + wb[_WB_PER_DRAIN], n_lines)
+        cycle_end = cycle + (end_line - drained) - 1
+        last_end = max(last_end, cycle_end)
+        drained = end_line
+        cycle = cycle_end + 1
+    return last_end
 
 
 @njit(cache=True)
@@ -47,20 +137,7 @@ def walk_folds(fold_cycles, load_cycles, out_first, out_last, out_cols, buffers,
     """
     n = fold_cycles.shape[0]
     compute_end = np.zeros(n, dtype=np.int64)
-    active = out_capacity - (out_capacity - (out_capacity + 1) // 2)  # ceil(capacity / 2)
-    drain_half = out_capacity - active
-    lines_per_drain = (drain_half + line_words - 1) // line_words
-    max_partials = 4
-    partial_lines = np.empty(max_partials, dtype=np.int64)
-    partial_counts = np.empty(max_partials, dtype=np.int64)
-    n_partial = 0
-    free = out_capacity
-    line_fill = 0
-    n_lines = 0
-    drain_start_line = 0
-    drain_end = np.int64(0)
-    last_drain_end = np.int64(-1)
-    output_words = np.int64(0)
+    wb = write_buffer(out_capacity, line_words)
     read_stall = np.int64(0)
     write_stall = np.int64(0)
     load_end_prev = np.int64(0)
@@ -88,51 +165,12 @@ def walk_folds(fold_cycles, load_cycles, out_first, out_last, out_cols, buffers,
             for tt in range(a, b + u):
                 count = min(b, tt) - max(a, tt - u + 1) + 1
                 now = start + tt + offset
-                for _ in range(count):
-                    output_words += 1
-                    line_fill += 1
-                    free -= 1
-                    if line_fill == line_words:
-                        n_lines += 1
-                        line_fill = 0
-                    if now < drain_end:
-                        if free <= 0:
-                            offset += drain_end - now
-                            now = drain_end
-                    elif free < active:
-                        if line_fill != 0:
-                            if n_partial == max_partials:
-                                grown_l = np.empty(2 * max_partials, dtype=np.int64)
-                                grown_c = np.empty(2 * max_partials, dtype=np.int64)
-                                grown_l[:max_partials] = partial_lines
-                                grown_c[:max_partials] = partial_counts
-                                partial_lines, partial_counts = grown_l, grown_c
-                                max_partials *= 2
-                            partial_lines[n_partial] = n_lines
-                            partial_counts[n_partial] = line_fill
-                            n_partial += 1
-                            n_lines += 1
-                            line_fill = 0
-                        end_line = min(drain_start_line + lines_per_drain, n_lines)
-                        sent = end_line - drain_start_line
-                        last_valid = _line_valid(end_line - 1, partial_lines, partial_counts,
-                                                 n_partial, line_words)
-                        free += sent * line_words - (line_words - last_valid)
-                        drain_end = now + sent - 1
-                        last_drain_end = max(last_drain_end, drain_end)
-                        drain_start_line = end_line
+                done, wb = write_words(wb, now, count)
+                offset += done - now
         write_stall += offset
         compute_end[f] = start + fold_cycles[f] + offset
         t = compute_end[f]
     cycles = t - 1
     # final drain, starting at the last compute cycle
-    if line_fill != 0:
-        n_lines += 1
-    cycle = cycles
-    while drain_start_line < n_lines:
-        end_line = min(drain_start_line + lines_per_drain, n_lines)
-        cycle_end = cycle + (end_line - drain_start_line) - 1
-        last_drain_end = max(last_drain_end, cycle_end)
-        drain_start_line = end_line
-        cycle = cycle_end + 1
-    return cycles, read_stall, write_stall, last_drain_end, output_words
+    last_drain_end = drain_all(wb, cycles)
+    return cycles, read_stall, write_stall, last_drain_end, wb[_WB_WORDS]

@@ -5,9 +5,10 @@ catch it as a `ValueError`.
 """
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 
 class SpecError(ValueError):
@@ -23,19 +24,58 @@ class SpecError(ValueError):
 
 def from_validation_error(err: ValidationError, *, file: str | Path | None = None,
                           prefix: str = "") -> SpecError:
-    """The first pydantic validation problem as a one-line `SpecError` (field path, value, rule)."""
-    first = err.errors(include_url=False)[0]
+    """The first pydantic validation problem as a one-line `SpecError` (field path, value, rule).
+
+    An unknown field lists the fields allowed at that place (found from the model's schema).
+    """
+    errors = err.errors(include_url=False)
+    first = errors[0]
     loc = ".".join(str(part) for part in first["loc"] if not str(part).startswith("function-"))
     field = ".".join(p for p in (prefix, loc) if p) or None
     message = first["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     if first["type"] == "extra_forbidden":
-        message = "unknown field"
+        model = err.title and _MODELS.get(err.title)
+        allowed = _allowed_fields(model, first["loc"][:-1]) if model else []
+        message = "unknown field" + (f"; allowed are {', '.join(allowed)}" if allowed else "")
     value = first.get("input")
     if first["type"] not in ("missing",) and not isinstance(value, (dict, list)):
         message = f"{value!r}: {message}"
-    more = err.error_count() - 1
+    # a container failing because its element failed is the same problem, not one more
+    more = sum(1 for e in errors[1:] if tuple(e["loc"]) != tuple(first["loc"][:len(e["loc"])]))
     if more:
         message += f" (and {more} more problem{'s' if more > 1 else ''})"
     return SpecError(message, file=file, field=field)
+
+
+_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def register_model(model: type[BaseModel]) -> type[BaseModel]:
+    """Make `model`'s fields known to error messages (validation errors carry only its name)."""
+    _MODELS[model.__name__] = model
+    return model
+
+
+def _members(annotation) -> list[type[BaseModel]]:
+    """Model classes reachable from a field annotation (through Optional, Union, Annotated, containers)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _members(arg)]
+
+
+def _allowed_fields(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names of the model reached by following `loc` (list indexes and union tags included)."""
+    candidates = [model]
+    for part in loc:
+        step = []
+        for cls in candidates:
+            if str(part) in cls.model_fields:
+                step += _members(cls.model_fields[str(part)].annotation)
+            elif any(field.default == part for field in cls.model_fields.values()):
+                step.append(cls)  # discriminated-union tag, e.g. 'gemm'
+            elif isinstance(part, int):
+                step.append(cls)  # list position
+        candidates = step
+    return sorted({name for cls in candidates for name in cls.model_fields})

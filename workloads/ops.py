@@ -10,6 +10,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
+from workloads.errors import register_model
 from workloads.formats import parse_format
 
 
@@ -17,6 +18,7 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+@register_model
 class OpFormats(_Frozen):
     """Operand number formats of an op, by canonical format name (see `quarch formats`).
 
@@ -74,6 +76,7 @@ class _OpBase(_Frozen):
     formats: OpFormats = OpFormats()
 
 
+@register_model
 class Gemm(_OpBase):
     """Batched matrix multiply: `batch` independent (M x K) @ (K x N) products.
 
@@ -95,6 +98,7 @@ class Gemm(_OpBase):
         return self.batch * self.m * self.n * self.k
 
 
+@register_model
 class Conv2d(_OpBase):
     """2-D convolution kept in conv dims; lowered by im2col to a GEMM view.
 

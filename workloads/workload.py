@@ -22,7 +22,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 
-from workloads.errors import SpecError, from_validation_error
+from workloads.errors import SpecError, from_validation_error, register_model
 from workloads.ops import Op
 
 TRACE_VERSION = 1
@@ -42,6 +42,7 @@ class WorkloadMetadata(BaseModel):
     source: str = ""
 
 
+@register_model
 class Workload(BaseModel):
     """An ordered list of ops (each with a repeat count) plus metadata."""
 

@@ -1,0 +1,1 @@
+"""Reproductions of published results, each a setup + expected figure + tolerance + source (to come)."""
