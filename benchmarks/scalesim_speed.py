@@ -29,59 +29,23 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "parity"))
 sys.path.insert(0, str(REPO))
 
+from cases import Case, ConvLayer, GemmLayer  # noqa: E402
 from make_scalesim_goldens import WORKER, ensure_venv  # noqa: E402
 
-CFG = """[general]
-run_name = bench
+def _case(name: str, dataflow: str, layer) -> Case:
+    return Case(case_id=name, kind=layer.kind, dataflow=dataflow, rows=32, cols=32, ifmap_kb=512, filter_kb=512,
+                ofmap_kb=512, layers=[layer])
 
-[architecture_presets]
-ArrayHeight: {rows}
-ArrayWidth: {cols}
-IfmapSramSzkB: 512
-FilterSramSzkB: 512
-OfmapSramSzkB: 512
-IfmapOffset: 0
-FilterOffset: 10000000
-OfmapOffset: 20000000
-Bandwidth : 10
-Dataflow : {dataflow}
-ReadRequestBuffer: 32
-WriteRequestBuffer: 32
 
-[layout]
-IfmapCustomLayout: False
-IfmapSRAMBankBandwidth: 10
-IfmapSRAMBankNum: 1
-IfmapSRAMBankPort: 2
-FilterCustomLayout: False
-FilterSRAMBankBandwidth: 10
-FilterSRAMBankNum: 1
-FilterSRAMBankPort: 2
-
-[sparsity]
-SparsitySupport : false
-SparseRep : ellpack_block
-OptimizedMapping : false
-BlockSize : 8
-RandomNumberGeneratorSeed : 40
-
-[run_presets]
-InterfaceBandwidth: CALC
-UseRamulatorTrace: False
-"""
-
-GEMM_HEADER = "Layer, M, N, K,\n"
-CONV_HEADER = ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
-               "Num Filter, Strides,\n")
-CASES = [  # (name, dataflow, kind, topology row)
-    ("gemm256_os", "os", "gemm", "g256, 256, 256, 256,"),
-    ("gemm256_ws", "ws", "gemm", "g256, 256, 256, 256,"),
-    ("gemm256_is", "is", "gemm", "g256, 256, 256, 256,"),
-    ("gemm384_os", "os", "gemm", "g384, 384, 384, 384,"),
-    ("gemm512_os", "os", "gemm", "g512, 512, 512, 512,"),
-    ("gemm512_ws", "ws", "gemm", "g512, 512, 512, 512,"),
-    ("conv3x3_56_os", "os", "conv", "c3, 58, 58, 3, 3, 64, 64, 1,"),
-    ("conv3x3_28_ws", "ws", "conv", "c3, 30, 30, 3, 3, 128, 128, 1,"),
+CASES = [
+    _case("gemm256_os", "os", GemmLayer("g256", 256, 256, 256)),
+    _case("gemm256_ws", "ws", GemmLayer("g256", 256, 256, 256)),
+    _case("gemm256_is", "is", GemmLayer("g256", 256, 256, 256)),
+    _case("gemm384_os", "os", GemmLayer("g384", 384, 384, 384)),
+    _case("gemm512_os", "os", GemmLayer("g512", 512, 512, 512)),
+    _case("gemm512_ws", "ws", GemmLayer("g512", 512, 512, 512)),
+    _case("conv3x3_56_os", "os", ConvLayer("c3", 58, 58, 3, 3, 64, 64, 1)),
+    _case("conv3x3_28_ws", "ws", ConvLayer("c3", 30, 30, 3, 3, 128, 128, 1)),
 ]
 
 
@@ -97,14 +61,14 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
 
 
-def run_scalesim(py: Path, cfg: Path, topo: Path, kind: str, work: Path) -> tuple[int, int, float]:
+def run_scalesim(py: Path, case: Case, cfg: Path, topo: Path, work: Path) -> tuple[int, int, float]:
     layout = work / "layout.csv"
     layout.write_text("Layer name,\n")
     timing = work / "timing.json"
     subprocess.run([str(py), "-W", "ignore", "-c", WORKER, str(cfg), str(topo), str(layout), str(work / "out"),
-                    "1" if kind == "gemm" else "0", str(timing)], check=True, capture_output=True, cwd=work,
+                    "1" if case.kind == "gemm" else "0", str(timing)], check=True, capture_output=True, cwd=work,
                    env=dict(os.environ, PYTHONWARNINGS="ignore"))
-    report = (work / "out" / "bench" / "COMPUTE_REPORT.csv").read_text().splitlines()[1].split(",")
+    report = (work / "out" / case.case_id / "COMPUTE_REPORT.csv").read_text().splitlines()[1].split(",")
     seconds = json.loads(timing.read_text())["layers"]["0"]
     return int(float(report[2])), int(float(report[1])), seconds
 
@@ -129,14 +93,15 @@ def main() -> None:
     print(header)
     ratios = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, dataflow, kind, row in CASES:
+        for case in CASES:
+            name = case.case_id
             work = Path(tmp) / name
             work.mkdir()
             cfg = work / "scale.cfg"
-            cfg.write_text(CFG.format(rows=32, cols=32, dataflow=dataflow))
+            cfg.write_text(case.config_text())
             topo = work / "topology.csv"
-            topo.write_text((GEMM_HEADER if kind == "gemm" else CONV_HEADER) + row + "\n")
-            ss_cycles, ss_incl, ss_seconds = run_scalesim(py, cfg, topo, kind, work)
+            topo.write_text(case.topology_text())
+            ss_cycles, ss_incl, ss_seconds = run_scalesim(py, case, cfg, topo, work)
             hw, workload = load_hardware(cfg), load_workload(str(topo))
             simulate(workload, hw)  # warm-up (first call compiles or loads the Numba cache)
             times = []

@@ -1,50 +1,28 @@
 """Hardware descriptions: validation, presets, overrides, the SCALE-Sim .cfg importer."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from hwmodels.loader import apply_overrides, load_hardware, preset_names
 from hwmodels.scalesim_cfg import load_scalesim_cfg
 from workloads.errors import SpecError
 
-CFG = """[general]
-run_name = t
+BASE_CFG = (Path(__file__).parent / "parity" / "cases" / "user_gemm_os_16x16_4k_bw4" / "scale.cfg").read_text()
 
-[architecture_presets]
-ArrayHeight: 16
-ArrayWidth: 8
-IfmapSramSzkB: 64
-FilterSramSzkB: 32
-OfmapSramSzkB: 16
-IfmapOffset: 0
-FilterOffset: 10000000
-OfmapOffset: 20000000
-Bandwidth : 12
-Dataflow : ws
-ReadRequestBuffer: 32
-WriteRequestBuffer: 32
 
-[layout]
-IfmapCustomLayout: False
-IfmapSRAMBankBandwidth: 6
-IfmapSRAMBankNum: 1
-IfmapSRAMBankPort: 2
-FilterCustomLayout: False
-FilterSRAMBankBandwidth: 4
-FilterSRAMBankNum: 1
-FilterSRAMBankPort: 2
+def cfg_text(**settings) -> str:
+    """The committed USER-mode case config with some `Key: value` lines changed."""
+    text = BASE_CFG
+    for key, value in settings.items():
+        text = re.sub(rf"^{key}\s*:.*$", f"{key}: {value}", text, flags=re.M)
+    return text
 
-[sparsity]
-SparsitySupport : false
-SparseRep : ellpack_block
-OptimizedMapping : false
-BlockSize : 8
-RandomNumberGeneratorSeed : 40
 
-[run_presets]
-InterfaceBandwidth: USER
-UseRamulatorTrace: False
-"""
+CFG = cfg_text(ArrayWidth=8, Dataflow="ws", IfmapSramSzkB=64, FilterSramSzkB=32, OfmapSramSzkB=16, Bandwidth=12,
+               IfmapSRAMBankBandwidth=6)
 
 
 def test_every_preset_loads_and_is_described():
@@ -77,7 +55,7 @@ def test_scalesim_cfg_calc_mode_uses_scalesims_fixed_rates(tmp_path):
 
 
 @pytest.mark.parametrize("edit, match", [
-    (("Dataflow : ws", "Dataflow : xs"), r"\[architecture_presets\] Dataflow: 'xs': allowed dataflows are os, ws, is"),
+    (("Dataflow: ws", "Dataflow: xs"), r"\[architecture_presets\] Dataflow: 'xs': allowed dataflows are os, ws, is"),
     (("ArrayHeight: 16", "ArrayHeight: 0"), r"ArrayHeight: '0': must be a positive integer"),
     (("ArrayHeight: 16", "ArrayHeight: big"), r"ArrayHeight: 'big'"),
     (("ArrayHeight: 16\n", ""), r"\[architecture_presets\] ArrayHeight: missing key"),
