@@ -79,6 +79,13 @@ def _no_nan(q: np.ndarray, fmt: "NumberFormat") -> None:
         raise ValueError(f"{fmt.name} has no NaN encoding; input contains NaN")
 
 
+def _int_codes(fmt: "NumberFormat", x: np.ndarray) -> np.ndarray:
+    """``fmt.quantize(x)`` as int64, for formats whose values are integers; NaN raises."""
+    q = fmt.quantize(x)
+    _no_nan(q, fmt)
+    return q.astype(np.int64)
+
+
 def _check_bits(bits: object, width: int) -> np.ndarray:
     """Return ``bits`` as int64, checking every pattern lies in ``[0, 2**width)``."""
     b = np.asarray(bits, dtype=np.int64)
@@ -112,15 +119,15 @@ class NumberFormat:
     :func:`parse_format` or the subclass constructors.
     """
 
-    name: str
-    kind: str
-    bits: int
-    bits_per_element: float
-    signed: bool
-    is_float: bool
-    max_value: float
-    min_value: float
-    description: str = field(compare=False)
+    name: str = field(init=False)
+    kind: str = field(init=False)
+    bits: int = field(init=False)
+    bits_per_element: float = field(init=False)
+    signed: bool = field(init=False)
+    is_float: bool = field(init=False)
+    max_value: float = field(init=False)
+    min_value: float = field(init=False)
+    description: str = field(init=False, compare=False)
 
     def __repr__(self) -> str:
         return f"parse_format({self.name!r})"
@@ -152,15 +159,8 @@ class IntFormat(NumberFormat):
     raw integer grid: scaling is the caller's concern (see :func:`quantize_symmetric`).
     """
 
-    name: str = field(init=False)
-    kind: str = field(init=False)
     bits: int
-    bits_per_element: float = field(init=False)
     signed: bool = True
-    is_float: bool = field(init=False)
-    max_value: float = field(init=False)
-    min_value: float = field(init=False)
-    description: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         b = _check_int(self.bits, 1, 16, "INT width")
@@ -184,9 +184,7 @@ class IntFormat(NumberFormat):
 
     def to_codes(self, x: np.ndarray) -> np.ndarray:
         """Integer values of ``quantize(x)`` as int64 (e.g. -3 for int4)."""
-        q = self.quantize(x)
-        _no_nan(q, self)
-        return q.astype(np.int64)
+        return _int_codes(self, x)
 
     def to_bits(self, x: np.ndarray) -> np.ndarray:
         """Stored b-bit patterns (two's complement for signed), int64 in ``[0, 2**b)``."""
@@ -207,6 +205,15 @@ class IntFormat(NumberFormat):
 # --------------------------------------------------------------------------- binary / ternary
 
 
+def _set_unit_range(fmt: NumberFormat, name: str, bits: int, description: str) -> None:
+    """Set the derived fields of a parameterless signed format on ``[-1, +1]`` (binary,
+    ternary): ``kind`` equals ``name``, ``bits`` stored bits per element, no exponent."""
+    _set(
+        fmt, name=name, kind=name, bits=bits, bits_per_element=float(bits), signed=True,
+        is_float=False, max_value=1.0, min_value=-1.0, description=description,
+    )
+
+
 @dataclass(frozen=True, repr=False)
 class BinaryFormat(NumberFormat):
     """Bipolar binary ``{-1, +1}``: ``quantize(x) = +1 if x >= 0 else -1`` (so 0 -> +1).
@@ -214,21 +221,10 @@ class BinaryFormat(NumberFormat):
     One stored bit: pattern 1 means +1, pattern 0 means -1 (XNOR-popcount convention).
     """
 
-    name: str = field(init=False)
-    kind: str = field(init=False)
-    bits: int = field(init=False)
-    bits_per_element: float = field(init=False)
-    signed: bool = field(init=False)
-    is_float: bool = field(init=False)
-    max_value: float = field(init=False)
-    min_value: float = field(init=False)
-    description: str = field(init=False, compare=False)
-
     def __post_init__(self) -> None:
-        _set(
-            self, name="binary", kind="binary", bits=1, bits_per_element=1.0, signed=True,
-            is_float=False, max_value=1.0, min_value=-1.0,
-            description="binary: bipolar {-1, +1}, sign(x) with 0 -> +1; bit 1 = +1, bit 0 = -1",
+        _set_unit_range(
+            self, "binary", 1,
+            "binary: bipolar {-1, +1}, sign(x) with 0 -> +1; bit 1 = +1, bit 0 = -1",
         )
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
@@ -238,9 +234,7 @@ class BinaryFormat(NumberFormat):
 
     def to_codes(self, x: np.ndarray) -> np.ndarray:
         """Values of ``quantize(x)`` as int64 (-1 or +1)."""
-        q = self.quantize(x)
-        _no_nan(q, self)
-        return q.astype(np.int64)
+        return _int_codes(self, x)
 
     def to_bits(self, x: np.ndarray) -> np.ndarray:
         """Stored bit: 1 for +1, 0 for -1 (int64)."""
@@ -264,21 +258,10 @@ class TernaryFormat(NumberFormat):
     (0b10 is unused).
     """
 
-    name: str = field(init=False)
-    kind: str = field(init=False)
-    bits: int = field(init=False)
-    bits_per_element: float = field(init=False)
-    signed: bool = field(init=False)
-    is_float: bool = field(init=False)
-    max_value: float = field(init=False)
-    min_value: float = field(init=False)
-    description: str = field(init=False, compare=False)
-
     def __post_init__(self) -> None:
-        _set(
-            self, name="ternary", kind="ternary", bits=2, bits_per_element=2.0, signed=True,
-            is_float=False, max_value=1.0, min_value=-1.0,
-            description="ternary: {-1, 0, +1}, |x| > 0.5 -> sign(x) else 0; 2-bit two's complement",
+        _set_unit_range(
+            self, "ternary", 2,
+            "ternary: {-1, 0, +1}, |x| > 0.5 -> sign(x) else 0; 2-bit two's complement",
         )
 
     def quantize(self, x: np.ndarray) -> np.ndarray:
@@ -288,9 +271,7 @@ class TernaryFormat(NumberFormat):
 
     def to_codes(self, x: np.ndarray) -> np.ndarray:
         """Values of ``quantize(x)`` as int64 (-1, 0 or +1)."""
-        q = self.quantize(x)
-        _no_nan(q, self)
-        return q.astype(np.int64)
+        return _int_codes(self, x)
 
     def to_bits(self, x: np.ndarray) -> np.ndarray:
         """Stored 2-bit two's-complement patterns (0, 1 or 3), int64."""
@@ -372,15 +353,6 @@ class FloatFormat(NumberFormat):
     E >= 2 for ieee). ``encoding=None`` picks the default (see ``_default_encoding``).
     """
 
-    name: str = field(init=False)
-    kind: str = field(init=False)
-    bits: int = field(init=False)
-    bits_per_element: float = field(init=False)
-    signed: bool = field(init=False)
-    is_float: bool = field(init=False)
-    max_value: float = field(init=False)
-    min_value: float = field(init=False)
-    description: str = field(init=False, compare=False)
     exp_bits: int
     man_bits: int
     encoding: str | None = None
@@ -572,15 +544,6 @@ class BlockFormat(NumberFormat):
     elements give NaN outputs without affecting the block scale; +-inf saturate.
     """
 
-    name: str = field(init=False)
-    kind: str = field(init=False)
-    bits: int = field(init=False)
-    bits_per_element: float = field(init=False)
-    signed: bool = field(init=False)
-    is_float: bool = field(init=False)
-    max_value: float = field(init=False)
-    min_value: float = field(init=False)
-    description: str = field(init=False, compare=False)
     element: NumberFormat
     block_size: int | None = None
     scale: str = "e8m0"
@@ -690,15 +653,6 @@ class Pow2Format(NumberFormat):
     k in 1..8, R in 1..5 (so every sum is exact in float64).
     """
 
-    name: str = field(init=False)
-    kind: str = field(init=False)
-    bits: int = field(init=False)
-    bits_per_element: float = field(init=False)
-    signed: bool = field(init=False)
-    is_float: bool = field(init=False)
-    max_value: float = field(init=False)
-    min_value: float = field(init=False)
-    description: str = field(init=False, compare=False)
     k: int
     range_bits: int = _POW2_DEFAULT_RANGE_BITS
 
