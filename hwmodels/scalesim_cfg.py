@@ -7,10 +7,12 @@ Mapping (SCALE-Sim words are one byte):
   InterfaceBandwidth CALC         -> `ideal_prefetch`; the DRAM feeds 10 words/cycle per input
                                      operand (SCALE-Sim's fixed fill rate) and drains ArrayWidth
                                      words/cycle of outputs;
-  InterfaceBandwidth USER         -> `double_buffered`; DRAM ifmap/filter read bandwidths from
-                                     [layout] IfmapSRAMBankBandwidth / FilterSRAMBankBandwidth and the
-                                     output write bandwidth from the first `Bandwidth` value (as
-                                     SCALE-Sim does).
+  InterfaceBandwidth USER         -> `scalesim_v3_user` (an emulation of SCALE-Sim's USER-mode read
+                                     buffers, quirks included: sim.scalesim_user); DRAM ifmap/filter
+                                     read bandwidths from [layout] IfmapSRAMBankBandwidth /
+                                     FilterSRAMBankBandwidth and the output write bandwidth from the
+                                     first `Bandwidth` value (as SCALE-Sim does). For quarch's own
+                                     physical double-buffered model, set mapper.memory_model.
 SCALE-Sim has no clock or energies: 1 GHz and Horowitz 45 nm access energies are assumed
 (override with `--set`). Custom layouts, sparsity and Ramulator traces are rejected.
 """
@@ -106,7 +108,7 @@ def scalesim_cfg_dict(path: str | Path) -> dict:
              "read_energy_pj_per_byte": DRAM_PJ_PER_BYTE, "write_energy_pj_per_byte": DRAM_PJ_PER_BYTE},
         ],
         "mapper": {"fold_order": "cols_outer",
-                   "memory_model": "ideal_prefetch" if mode == "CALC" else "double_buffered"},
+                   "memory_model": "ideal_prefetch" if mode == "CALC" else "scalesim_v3_user"},
     }
 
 

@@ -138,11 +138,14 @@ class MapperSpec(_Frozen):
     column fold, every row fold); `auto` picks the order with less backing-store traffic.
     memory_model: `double_buffered` stalls compute when a tile's operands arrive late;
     `ideal_prefetch` (SCALE-Sim's InterfaceBandwidth=CALC) never stalls reads during compute
-    and only pays the initial buffer fill, reporting the bandwidth reads would need.
+    and only pays the initial buffer fill, reporting the bandwidth reads would need;
+    `scalesim_v3_user` emulates SCALE-Sim v3.0.0's InterfaceBandwidth=USER memory system,
+    quirks included (see sim.scalesim_user), to cross-check against SCALE-Sim — not a
+    physical model; it needs one SRAM level holding every operand, the backing store, one core.
     """
 
     fold_order: Literal["auto", "cols_outer", "rows_outer"] = "auto"
-    memory_model: Literal["double_buffered", "ideal_prefetch"] = "double_buffered"
+    memory_model: Literal["double_buffered", "ideal_prefetch", "scalesim_v3_user"] = "double_buffered"
 
 
 @register_model
@@ -186,6 +189,10 @@ class Hardware(_Frozen):
             if level.capacity_bytes is None:
                 raise ValueError(f"memory level '{level.name}' needs capacity_bytes (only the "
                                  "outermost level is unbounded)")
+        if self.mapper.memory_model == "scalesim_v3_user" and (
+                len(self.memory) != 2 or set(self.memory[0].holds) != set(OPERANDS) or self.array.cores != 1):
+            raise ValueError("memory_model scalesim_v3_user emulates SCALE-Sim: it needs exactly two memory "
+                             "levels (an SRAM holding every operand, then DRAM) and one core")
         return self
 
     @property

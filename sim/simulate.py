@@ -12,6 +12,8 @@ Per GEMM-like op (see `sim.mapping` for the fold structure and `sim.engine` for 
     "Total Cycles (incl. prefetch)"  = drain end - earliest fill start.)
   - `instances` (batch of independent GEMMs, conv groups) run one after another, split over
     `cores` arrays that share the backing store's bandwidth equally.
+  - memory_model `scalesim_v3_user`: timing (cycles, stalls, fill start, drain end) comes from
+    `sim.scalesim_user`, the SCALE-Sim USER-mode emulation; traffic counts stay quarch's.
 Vector ops run on the vector unit as a double-buffered stream:
   cycles = max(ceil(elements*ops_per_element / (lanes*ops_per_lane)), bytes / bandwidth).
 """
@@ -24,7 +26,7 @@ import numpy as np
 from hwmodels import pe as pe_model
 from hwmodels.costs import EnergyTable
 from hwmodels.spec import Hardware, MemoryLevel
-from sim import mapping
+from sim import mapping, scalesim_user
 from sim.energy import design_area_mm2, price_op
 from sim.engine import walk_folds
 from sim.result import OpResult, Result
@@ -110,12 +112,15 @@ def _array_op(op, hw: Hardware) -> OpResult:
     parent = levels[1] if len(levels) > 1 else inner
     line_words = max(1, int(parent.write_bandwidth("output") / sharing / word_bytes["output"]))
     out_cols = np.where(write_through | final, sched.used_cols, 0).astype(np.int64)
-    ideal = hw.mapper.memory_model == "ideal_prefetch"
-    cycles, read_stall, write_stall, drain_end, _ = walk_folds(
-        sched.fold_cycles, load_cycles, sched.out_first.astype(np.int64), sched.out_last.astype(np.int64),
-        out_cols, inner.buffering, ideal, out_capacity, line_words)
+    if hw.mapper.memory_model == "scalesim_v3_user":
+        cycles, read_stall, write_stall, drain_end, fill_start = scalesim_user.emulate(op, hw, word_bytes)[:5]
+    else:
+        ideal = hw.mapper.memory_model == "ideal_prefetch"
+        cycles, read_stall, write_stall, drain_end, _ = walk_folds(
+            sched.fold_cycles, load_cycles, sched.out_first.astype(np.int64), sched.out_last.astype(np.int64),
+            out_cols, inner.buffering, ideal, out_capacity, line_words)
+        fill_start = _fill_start(sched, hw, totals, word_bytes, sharing) if len(levels) > 1 else 0
     cycles, drain_end = int(cycles), int(drain_end)
-    fill_start = _fill_start(sched, hw, totals, word_bytes, sharing) if len(levels) > 1 else 0
     stall = int(read_stall + write_stall)
 
     # bytes per level (one instance), then scaled by instances

@@ -43,7 +43,7 @@ def test_scalesim_cfg_user_mode(tmp_path):
     assert sram.capacity_for("input") == 64 * 1024 and sram.capacity_for("output") == 16 * 1024
     assert dram.read_bandwidth("input") == 6 and dram.read_bandwidth("weight") == 4
     assert dram.write_bandwidth("output") == 12
-    assert hw.mapper.memory_model == "double_buffered" and hw.mapper.fold_order == "cols_outer"
+    assert hw.mapper.memory_model == "scalesim_v3_user" and hw.mapper.fold_order == "cols_outer"
 
 
 def test_scalesim_cfg_calc_mode_uses_scalesims_fixed_rates(tmp_path):
