@@ -65,9 +65,11 @@ def _line_valid(wb, line):
 def write_words(wb, now, count):
     """Write `count` words into the buffer at cycle `now`, one after another.
 
-    Returns (cycle, wb): the cycle the last word went in (later than `now` when the buffer
-    was full during a drain, i.e. the array stalled) and the state (reallocated when the
-    partial-line list grows, so always rebind it).
+    Word by word: store it; then, while a drain is in flight, a full buffer stalls the
+    array until the drain ends; otherwise occupancy above the drain half starts a drain.
+    The words between two such events are stored in one step (same result, no per-word loop).
+    Returns (cycle, wb): the cycle the last word went in (later than `now` when the array
+    stalled) and the state (reallocated when the partial-line list grows: always rebind it).
     """
     line_words = wb[_WB_LINE_WORDS]
     active = wb[_WB_ACTIVE]
@@ -75,35 +77,41 @@ def write_words(wb, now, count):
     line_fill = wb[_WB_FILL]
     n_lines = wb[_WB_LINES]
     drain_end = wb[_WB_DRAIN_END]
-    for _ in range(count):
-        line_fill += 1
-        free -= 1
-        if line_fill == line_words:
+    remaining = count
+    while remaining > 0:
+        draining = now < drain_end
+        # words stored until the next event: buffer full (draining) or above the drain half
+        until_event = max(1, free) if draining else max(1, free - active + 1)
+        step = min(remaining, until_event)
+        filled = line_fill + step
+        n_lines += filled // line_words
+        line_fill = filled % line_words
+        free -= step
+        remaining -= step
+        if step < until_event:
+            break
+        if draining:
+            now = drain_end
+            continue
+        if line_fill != 0:
+            n_partial = wb[_WB_PARTIALS]
+            if _WB_FIELDS + 2 * n_partial + 2 > wb.size:
+                grown = np.zeros(2 * wb.size, dtype=np.int64)
+                grown[:wb.size] = wb
+                wb = grown
+            wb[_WB_FIELDS + 2 * n_partial] = n_lines
+            wb[_WB_FIELDS + 2 * n_partial + 1] = line_fill
+            wb[_WB_PARTIALS] = n_partial + 1
             n_lines += 1
             line_fill = 0
-        if now < drain_end:
-            if free <= 0:
-                now = drain_end
-        elif free < active:
-            if line_fill != 0:
-                n_partial = wb[_WB_PARTIALS]
-                if _WB_FIELDS + 2 * n_partial + 2 > wb.size:
-                    grown = np.zeros(2 * wb.size, dtype=np.int64)
-                    grown[:wb.size] = wb
-                    wb = grown
-                wb[_WB_FIELDS + 2 * n_partial] = n_lines
-                wb[_WB_FIELDS + 2 * n_partial + 1] = line_fill
-                wb[_WB_PARTIALS] = n_partial + 1
-                n_lines += 1
-                line_fill = 0
-            drained = wb[_WB_DRAINED]
-            end_line = min(drained + wb[_WB_PER_DRAIN], n_lines)
-            sent = end_line - drained
-            # words are credited when the drain starts; only the last line's holes are discounted
-            free += sent * line_words - (line_words - _line_valid(wb, end_line - 1))
-            drain_end = now + sent - 1
-            wb[_WB_LAST_END] = max(wb[_WB_LAST_END], drain_end)
-            wb[_WB_DRAINED] = end_line
+        drained = wb[_WB_DRAINED]
+        end_line = min(drained + wb[_WB_PER_DRAIN], n_lines)
+        sent = end_line - drained
+        # words are credited when the drain starts; only the last line's holes are discounted
+        free += sent * line_words - (line_words - _line_valid(wb, end_line - 1))
+        drain_end = now + sent - 1
+        wb[_WB_LAST_END] = max(wb[_WB_LAST_END], drain_end)
+        wb[_WB_DRAINED] = end_line
     wb[_WB_FREE] = free
     wb[_WB_FILL] = line_fill
     wb[_WB_LINES] = n_lines

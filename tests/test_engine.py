@@ -97,15 +97,15 @@ def test_small_output_buffer_stalls_the_array():
     assert drain_end >= words - 1
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(data=st.data())
 def test_engine_matches_reference_implementation(data):
     folds = data.draw(st.integers(1, 6))
-    fold_cycles = data.draw(st.lists(st.integers(5, 60), min_size=folds, max_size=folds))
+    fold_cycles = data.draw(st.lists(st.integers(5, 120), min_size=folds, max_size=folds))
     load = data.draw(st.lists(st.floats(0, 80), min_size=folds, max_size=folds))
     out_first, out_last, out_cols = [], [], []
     for length in fold_cycles:
-        cols = data.draw(st.integers(0, 6))
+        cols = data.draw(st.integers(0, 40))
         first = data.draw(st.integers(0, length - 1))
         last = data.draw(st.integers(first, max(first, length - cols)))
         out_first.append(first)
@@ -113,7 +113,7 @@ def test_engine_matches_reference_implementation(data):
         out_cols.append(cols)
     buffers = data.draw(st.integers(1, 3))
     ideal = data.draw(st.booleans())
-    capacity = data.draw(st.integers(2, 64))
+    capacity = data.draw(st.integers(2, 300))
     line = data.draw(st.integers(1, 9))
     got = _run(fold_cycles, load, out_first, out_last, out_cols, buffers, ideal, capacity, line)
     want = reference_walk(fold_cycles, load, out_first, out_last, out_cols, buffers, ideal, capacity, line)
