@@ -47,8 +47,6 @@ class FoldSchedule:
     fold_cycles: np.ndarray
     sram_words: dict[str, np.ndarray]  # operand -> words the array reads (outputs: writes) per fold
     slice_id: dict[str, np.ndarray]    # operand -> id of the operand slice each fold touches
-    out_first: np.ndarray
-    out_last: np.ndarray
 
     @property
     def folds(self) -> int:
@@ -91,19 +89,15 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: i
         length = t_eff + rows + cols - 2
         words = {"input": used_rows * t, "weight": used_cols * t, "output": used_rows * used_cols}
         slices = {"input": row_fold, "weight": col_fold, "output": row_fold * col_folds + col_fold}
-        out_first = (t_eff - 1 + rows) - used_rows
-        out_last = np.full_like(used_rows, t_eff + rows - 2)
     else:
         length = 2 * rows + cols + t_eff - 2
         stationary, streamed = ("weight", "input") if dataflow == "ws" else ("input", "weight")
         words = {stationary: used_rows * used_cols, streamed: used_rows * t, "output": used_cols * t}
         slices = {stationary: row_fold * col_folds + col_fold, streamed: row_fold, "output": col_fold}
-        out_first = np.full_like(used_rows, 2 * rows - 1)
-        out_last = np.full_like(used_rows, 2 * rows - 2 + t_eff)
     return FoldSchedule(dataflow=dataflow, rows=rows, cols=cols, sr=sr, sc=sc, t=t, passes=passes,
                         order=order, row_fold=row_fold, col_fold=col_fold, used_rows=used_rows,
                         used_cols=used_cols, fold_cycles=np.full(row_fold.size, length, dtype=np.int64),
-                        sram_words=words, slice_id=slices, out_first=out_first, out_last=out_last)
+                        sram_words=words, slice_id=slices)
 
 
 def operand_words(view: GemmView) -> dict[str, int]:
@@ -112,17 +106,81 @@ def operand_words(view: GemmView) -> dict[str, int]:
 
 
 def fetched_words(schedule: FoldSchedule, operand: str, total_words: int, buffer_words: float) -> np.ndarray:
-    """Words of `operand` brought into a level per fold (fetch-once if it fits one buffer)."""
+    """Words of `operand` brought into a level per fold.
+
+    Resident (fits one buffer): each slice is fetched at its first use and kept, the total
+    being the operand's distinct words (conv inputs once, not per im2col row). Otherwise a
+    fold fetches its slice unless the previous fold used the same one.
+    """
     per_fold = schedule.sram_words[operand]
-    fetched = np.zeros(per_fold.size, dtype=np.int64)
-    if total_words <= buffer_words:
-        fetched[0] = total_words
-        return fetched
     ids = schedule.slice_id[operand]
+    fetched = np.zeros(per_fold.size)
+    if total_words <= buffer_words:
+        _, first = np.unique(ids, return_index=True)
+        fetched[first] = per_fold[first]
+        return fetched * (total_words / fetched.sum())
     changed = np.ones(ids.size, dtype=bool)
     changed[1:] = ids[1:] != ids[:-1]
     fetched[changed] = per_fold[changed]
     return fetched
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """Folds cut along time into sub-tiles whose streamed slices fit a buffer (plain arrays).
+
+    A fold with n chunks streams T = sum of the chunks' t_c steps; chunk c lasts t_c * passes
+    cycles plus the fold's fill/drain overhead (os: R + C - 2 on the last chunk; ws/is: 2R - 1
+    on the first, C - 1 on the last), so the chunks of a fold last exactly as long as the fold.
+    Outputs: os folds emit at the end of their last chunk; ws/is chunks emit one row of partial
+    sums per streamed step. `share` is the chunk's fraction of its fold's streamed words.
+    """
+
+    fold: np.ndarray
+    share: np.ndarray
+    cycles: np.ndarray
+    out_first: np.ndarray
+    out_last: np.ndarray
+    out_cols: np.ndarray
+
+
+def split_folds(schedule: FoldSchedule, chunks: np.ndarray, out_cols: np.ndarray) -> Tiles:
+    """Tiles of the schedule with fold f cut into chunks[f] parts along T (1 = whole fold)."""
+    chunks = np.minimum(np.maximum(chunks, 1), schedule.t).astype(np.int64)
+    fold = np.repeat(np.arange(schedule.folds), chunks)
+    start = np.repeat(np.cumsum(chunks) - chunks, chunks)
+    c = np.arange(fold.size) - start
+    n = chunks[fold]
+    t, p, rows, cols = schedule.t, schedule.passes, schedule.rows, schedule.cols
+    steps = t // n + (c < t % n)
+    first, last = c == 0, c == n - 1
+    work = steps * p
+    used_rows = schedule.used_rows[fold]
+    if schedule.dataflow == "os":
+        cycles = work + np.where(last, rows + cols - 2, 0)
+        out_first = work - 1 + rows - used_rows
+        out_last = work + rows - 2
+        emits = last
+    else:
+        lead = np.where(first, 2 * rows - 1, 0)
+        cycles = work + lead + np.where(last, cols - 1, 0)
+        out_first = lead + work - steps
+        out_last = lead + work - 1
+        emits = np.ones(fold.size, dtype=bool)
+    return Tiles(fold=fold, share=steps / t, cycles=cycles.astype(np.int64), out_first=out_first.astype(np.int64),
+                 out_last=out_last.astype(np.int64), out_cols=np.where(emits, out_cols[fold], 0).astype(np.int64))
+
+
+def chunks_to_fit(schedule: FoldSchedule, level: MemoryLevel, word_bytes: dict[str, float]) -> np.ndarray:
+    """Per fold, the fewest time chunks whose streamed input slices fit one buffer of `level`."""
+    chunks = np.ones(schedule.folds, dtype=np.int64)
+    streamed = {"os": ("input", "weight"), "ws": ("input",), "is": ("weight",)}[schedule.dataflow]
+    for operand in streamed:
+        room = buffer_words(level, operand, word_bytes[operand])
+        if room <= 0:
+            continue
+        chunks = np.maximum(chunks, np.ceil(schedule.sram_words[operand] / room).astype(np.int64))
+    return chunks
 
 
 def final_outputs(schedule: FoldSchedule) -> np.ndarray:
@@ -132,7 +190,7 @@ def final_outputs(schedule: FoldSchedule) -> np.ndarray:
     return schedule.row_fold == schedule.row_folds - 1
 
 
-def choose_order(view: GemmView, hw: Hardware, passes: int) -> str:
+def choose_order(view: GemmView, hw: Hardware, passes: int, word_bytes: dict[str, float]) -> str:
     """The fold order: the hardware's, or for `auto` the one moving fewer backing-store words."""
     if hw.mapper.fold_order != "auto":
         return hw.mapper.fold_order
@@ -140,7 +198,7 @@ def choose_order(view: GemmView, hw: Hardware, passes: int) -> str:
     best, best_words = "cols_outer", None
     for order in ("cols_outer", "rows_outer"):
         schedule = fold_schedule(view, hw.array.rows, hw.array.cols, hw.array.dataflow, passes, order)
-        words = sum(int(fetched_words(schedule, op, total, buffer_words(inner, op, 1)).sum())
+        words = sum(fetched_words(schedule, op, total, buffer_words(inner, op, word_bytes[op])).sum() * word_bytes[op]
                     for op, total in operand_words(view).items() if op != "output")
         if best_words is None or words < best_words:
             best, best_words = order, words

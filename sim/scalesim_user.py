@@ -181,9 +181,9 @@ def emulate(op, hw: Hardware, word_bytes: dict[str, float]) -> UserTiming:
         fill.append(min(-(-active // bw), -(-stream.size // bw)))
     out_capacity = max(1, int(sram.capacity_for("output") // word_bytes["output"]))
     line_words = max(1, int(dram.write_bandwidth("output") // word_bytes["output"]))
+    folds = mapping.split_folds(sched, np.ones(sched.folds, dtype=np.int64), sched.used_cols)
     cycles, read_stall, write_stall, drain_end, adv_i, adv_f = _walk(
-        int(sched.fold_cycles[0]), *packed, sched.out_first.astype(np.int64),
-        sched.out_last.astype(np.int64), sched.used_cols.astype(np.int64), out_capacity, line_words)
+        int(sched.fold_cycles[0]), *packed, folds.out_first, folds.out_last, folds.out_cols, out_capacity, line_words)
     return UserTiming(int(cycles), int(read_stall), int(write_stall), int(drain_end), -max(fill),
                       (int(adv_i), int(adv_f)))
 

@@ -1,19 +1,25 @@
-"""Simulate a workload on a design: map each op, walk its folds, count, then price.
+"""Simulate a workload on a design: map each op, walk its tiles, count, then price.
 
-Per GEMM-like op (see `sim.mapping` for the fold structure and `sim.engine` for timing):
-  - traffic between adjacent levels per fold (fetch-once when an operand fits one buffer);
+Per GEMM-like op (see `sim.mapping` for folds and tiles, `sim.engine` for timing):
+  - traffic between adjacent levels per fold: an operand that fits one buffer is fetched
+    slice by slice at first use and kept; otherwise a fold fetches its slice unless the
+    previous fold used the same one; an operand that does not fit a level streams through it;
   - load time of a fold = the slowest channel: per-operand channels take words_X/bw_X each,
     a shared channel the sum of words over its bandwidth;
-  - initial fill (before cycle 0): each input operand's first buffer, in granules of 1 % of
-    its capacity — min(ceil(n/g), granules per buffer) * g bytes at the backing store's read
-    bandwidth, where n is the operand's distinct bytes. An operand that fits one buffer is
-    loaded completely before cycle 0; a larger one is streamed to be ready at its first use.
-    (This is SCALE-Sim v3's prefetch model, so `cycles_incl_prefetch` reproduces its
-    "Total Cycles (incl. prefetch)"  = drain end - earliest fill start.)
-  - `instances` (batch of independent GEMMs, conv groups) run one after another, split over
-    `cores` arrays that share the backing store's bandwidth equally.
-  - memory_model `scalesim_v3_user`: timing (cycles, stalls, fill start, drain end) comes from
-    `sim.scalesim_user`, the SCALE-Sim USER-mode emulation; traffic counts stay quarch's.
+  - memory model `double_buffered`: a fold whose streamed slice overflows one buffer is cut
+    along time into tiles that fit, each loading its share while the previous tile computes;
+    the first tile's load is the fill before cycle 0;
+  - memory model `ideal_prefetch` (SCALE-Sim CALC): whole folds, no read stalls, and the fill
+    is SCALE-Sim v3's prefetch: each input operand's first buffer, in granules of 1 % of its
+    capacity — min(ceil(n/g), granules per buffer) * g bytes at the backing store's read
+    bandwidth (n: the operand's distinct bytes), complete before cycle 0 when the operand
+    fits one buffer, else ready at the operand's first use;
+  - memory model `scalesim_v3_user`: timing from `sim.scalesim_user` (SCALE-Sim USER mode);
+    traffic counts stay quarch's.
+  cycles = SCALE-Sim's "Total Cycles" (last compute cycle, fill and final write-back excluded);
+  cycles_incl_prefetch = drain end - fill start, the whole layer; latency_s = that / clock_hz.
+  `instances` (batched GEMMs, conv groups) run one after another, split over `cores` arrays
+  that share the backing store's bandwidth equally.
 Vector ops run on the vector unit as a double-buffered stream:
   cycles = max(ceil(elements*ops_per_element / (lanes*ops_per_lane)), bytes / bandwidth).
 """
@@ -65,101 +71,112 @@ def _bytes_per_word(op) -> dict[str, float]:
 def _array_op(op, hw: Hardware) -> OpResult:
     view = op.gemm_view()
     passes = pe_model.passes(hw.pe, op.formats)
-    order = mapping.choose_order(view, hw, passes)
-    sched = mapping.fold_schedule(view, hw.array.rows, hw.array.cols, hw.array.dataflow, passes, order)
     word_bytes = _bytes_per_word(op)
+    order = mapping.choose_order(view, hw, passes, word_bytes)
+    sched = mapping.fold_schedule(view, hw.array.rows, hw.array.cols, hw.array.dataflow, passes, order)
+    rounds = math.ceil(view.instances / hw.array.cores)
+    sharing = min(hw.array.cores, view.instances)  # arrays sharing the backing store's bandwidth
     totals = mapping.operand_words(view)
-    cores = hw.array.cores
-    rounds = math.ceil(view.instances / cores)
-    sharing = min(cores, view.instances)
-    levels = hw.memory
-
-    # words fetched into level i from level i+1, per fold, for the input operands
-    fetched: list[dict[str, np.ndarray]] = []
-    below = None
-    for level in levels[:-1]:
-        per_op = {}
-        for operand in ("input", "weight"):
-            if operand not in level.holds:
-                per_op[operand] = below[operand] if below else sched.sram_words[operand]
-                continue
-            if totals[operand] <= mapping.buffer_words(level, operand, word_bytes[operand]):
-                once = np.zeros(sched.folds, dtype=np.int64)
-                once[0] = totals[operand]
-                per_op[operand] = once
-            elif below is not None:
-                per_op[operand] = below[operand]
-            else:
-                per_op[operand] = mapping.fetched_words(sched, operand, totals[operand], 0.0)
-        fetched.append(per_op)
-        below = per_op
-
-    # output words written from level i to level i+1, per fold
+    fetched = _fetched_per_level(sched, hw.memory, totals, word_bytes)
     final = mapping.final_outputs(sched)
-    inner = levels[0]
-    write_through = inner.psum_write_through if len(levels) > 1 else True
-    array_out = sched.sram_words["output"]
-    out_words = array_out if write_through else np.where(final, array_out, 0)
+    write_through = hw.memory[0].psum_write_through if len(hw.memory) > 1 else True
+    out_words = sched.sram_words["output"] if write_through else np.where(final, sched.sram_words["output"], 0)
+    cycles, read_stall, write_stall, drain_end, fill_start = _timing(
+        op, hw, sched, fetched, totals, word_bytes, sharing, np.where(out_words > 0, sched.used_cols, 0))
+    read_bytes, write_bytes = _traffic(sched, hw.memory, fetched, out_words, final, word_bytes, view.instances)
 
-    load_cycles = np.zeros(sched.folds)
-    for i, level in enumerate(levels[:-1]):
-        parent = levels[i + 1]
-        load_cycles = np.maximum(load_cycles, _transfer_cycles(
-            parent, {k: v * word_bytes[k] for k, v in fetched[i].items()}, sharing))
-
-    out_level_words = inner.capacity_for("output") / word_bytes["output"] if len(levels) > 1 else 1
-    out_capacity = max(1, int(math.floor(out_level_words)))
-    parent = levels[1] if len(levels) > 1 else inner
-    line_words = max(1, int(parent.write_bandwidth("output") / sharing / word_bytes["output"]))
-    out_cols = np.where(write_through | final, sched.used_cols, 0).astype(np.int64)
-    if hw.mapper.memory_model == "scalesim_v3_user":
-        cycles, read_stall, write_stall, drain_end, fill_start = scalesim_user.emulate(op, hw, word_bytes)[:5]
-    else:
-        ideal = hw.mapper.memory_model == "ideal_prefetch"
-        cycles, read_stall, write_stall, drain_end, _ = walk_folds(
-            sched.fold_cycles, load_cycles, sched.out_first.astype(np.int64), sched.out_last.astype(np.int64),
-            out_cols, inner.buffering, ideal, out_capacity, line_words)
-        fill_start = _fill_start(sched, hw, totals, word_bytes, sharing) if len(levels) > 1 else 0
-    cycles, drain_end = int(cycles), int(drain_end)
+    compute_cycles = int(sched.fold_cycles.sum()) - 1
     stall = int(read_stall + write_stall)
+    total_cycles = rounds * int(cycles)
+    whole_layer = rounds * int(drain_end - fill_start)
+    pes = hw.array.rows * hw.array.cols * hw.array.cores
+    return OpResult(
+        name=op.name, kind=op.kind, repeat=op.repeat, macs=view.macs,
+        cycles=total_cycles, compute_cycles=rounds * compute_cycles, stall_cycles=rounds * stall,
+        cycles_incl_prefetch=whole_layer, latency_s=whole_layer / hw.clock_hz,
+        utilization=view.macs / (total_cycles * pes) if total_cycles > 0 else 0.0,
+        mapping_efficiency=float(np.mean(sched.used_rows * sched.used_cols) / (hw.array.rows * hw.array.cols)),
+        folds=sched.folds * view.instances,
+        bound=_bound(hw, rounds * compute_cycles, read_bytes, write_bytes, sharing),
+        read_bytes=read_bytes, write_bytes=write_bytes,
+        op_counts={kind: n * view.macs for kind, n in pe_model.mac_op_counts(hw.pe, op.formats).items()},
+    )
 
-    # bytes per level (one instance), then scaled by instances
-    read_bytes = {level.name: 0.0 for level in levels}
-    write_bytes = {level.name: 0.0 for level in levels}
+
+def _fetched_per_level(sched, levels, totals, word_bytes) -> list[dict[str, np.ndarray]]:
+    """Words of each input operand moved into level i from level i+1, per fold.
+
+    An operand that does not fit level i (or that level i does not hold) streams through it:
+    level i then moves what the level below asks for.
+    """
+    fetched, below = [], None
+    for level in levels[:-1]:
+        per_operand = {}
+        for operand in ("input", "weight"):
+            room = mapping.buffer_words(level, operand, word_bytes[operand])
+            if below is not None and totals[operand] > room:
+                per_operand[operand] = below[operand]
+            else:
+                per_operand[operand] = mapping.fetched_words(sched, operand, totals[operand], room)
+        fetched.append(per_operand)
+        below = per_operand
+    return fetched
+
+
+def _timing(op, hw: Hardware, sched, fetched, totals, word_bytes, sharing: int, out_cols):
+    """(cycles, read stall, write stall, drain end, fill start) of one instance, per memory model."""
+    model = hw.mapper.memory_model
+    if model == "scalesim_v3_user":
+        return scalesim_user.emulate(op, hw, word_bytes)[:5]
+    levels, inner = hw.memory, hw.memory[0]
+    fold_load = np.zeros(sched.folds)
+    for i, level in enumerate(levels[:-1]):
+        moved = {operand: words * word_bytes[operand] for operand, words in fetched[i].items()}
+        fold_load = np.maximum(fold_load, _transfer_cycles(levels[i + 1], moved, sharing))
+    ideal = model == "ideal_prefetch"
+    # SCALE-Sim's CALC model keeps whole folds; a physical buffer cuts a fold whose slice overflows it
+    chunks = np.ones(sched.folds, dtype=np.int64) if ideal else mapping.chunks_to_fit(sched, inner, word_bytes)
+    tiles = mapping.split_folds(sched, chunks, out_cols)
+    load = fold_load[tiles.fold] * tiles.share
+    outer = levels[1] if len(levels) > 1 else inner
+    out_capacity = max(1, int(inner.capacity_for("output") // word_bytes["output"])) if len(levels) > 1 else 1
+    line_words = max(1, int(outer.write_bandwidth("output") / sharing // word_bytes["output"]))
+    cycles, read_stall, write_stall, drain_end, _ = walk_folds(
+        tiles.cycles, load, tiles.out_first, tiles.out_last, tiles.out_cols, inner.buffering, ideal,
+        out_capacity, line_words)
+    if len(levels) == 1:
+        fill_start = 0
+    elif ideal:
+        fill_start = _fill_start(sched, hw, totals, word_bytes, sharing)
+    else:
+        fill_start = -math.ceil(load[0])  # the first tile's operands, before cycle 0
+    return cycles, read_stall, write_stall, drain_end, fill_start
+
+
+def _traffic(sched, levels, fetched, out_words, final, word_bytes, instances):
+    """Bytes read from and written to each level (all instances).
+
+    Innermost level: the array's operand reads and output writes, partial sums read back
+    for accumulation, plus what moves between it and the next level.
+    """
+    read = {level.name: 0.0 for level in levels}
+    write = {level.name: 0.0 for level in levels}
+    inner, array_out = levels[0].name, sched.sram_words["output"]
     for operand in ("input", "weight"):
-        read_bytes[inner.name] += sched.sram_words[operand].sum() * word_bytes[operand]
-    write_bytes[inner.name] += array_out.sum() * word_bytes["output"]
-    if not write_through:
-        psum_reads = array_out.sum() - array_out[final].sum()
-        read_bytes[inner.name] += psum_reads * word_bytes["output"]
+        read[inner] += sched.sram_words[operand].sum() * word_bytes[operand]
+    write[inner] += array_out.sum() * word_bytes["output"]
+    if out_words.sum() < array_out.sum():  # partial sums accumulated in place are read back
+        read[inner] += (array_out.sum() - array_out[final].sum()) * word_bytes["output"]
     for i in range(len(levels) - 1):
         for operand, words in fetched[i].items():
             moved = words.sum() * word_bytes[operand]
-            write_bytes[levels[i].name] += moved
-            read_bytes[levels[i + 1].name] += moved
+            write[levels[i].name] += moved
+            read[levels[i + 1].name] += moved
         moved_out = out_words.sum() * word_bytes["output"]
-        read_bytes[levels[i].name] += moved_out
-        write_bytes[levels[i + 1].name] += moved_out
-    scale = view.instances
-    read_bytes = {k: float(v * scale) for k, v in read_bytes.items()}
-    write_bytes = {k: float(v * scale) for k, v in write_bytes.items()}
-
-    compute_cycles = int(sched.fold_cycles.sum()) - 1
-    total_cycles = rounds * cycles
-    macs = view.macs
-    pes = hw.array.rows * hw.array.cols * cores
-    mapping_eff = float(np.mean(sched.used_rows * sched.used_cols) / (hw.array.rows * hw.array.cols))
-    counts = {kind: n * macs for kind, n in pe_model.mac_op_counts(hw.pe, op.formats).items()}
-    return OpResult(
-        name=op.name, kind=op.kind, repeat=op.repeat, macs=macs,
-        cycles=total_cycles, compute_cycles=rounds * compute_cycles, stall_cycles=rounds * stall,
-        cycles_incl_prefetch=rounds * (drain_end - fill_start),
-        latency_s=total_cycles / hw.clock_hz,
-        utilization=macs / (total_cycles * pes) if total_cycles > 0 else 0.0,
-        mapping_efficiency=mapping_eff, folds=sched.folds * view.instances,
-        bound=_bound(hw, compute_cycles * rounds, read_bytes, write_bytes, sharing, stall * rounds),
-        read_bytes=read_bytes, write_bytes=write_bytes, op_counts=counts,
-    )
+        read[levels[i].name] += moved_out
+        write[levels[i + 1].name] += moved_out
+    return ({k: float(v * instances) for k, v in read.items()},
+            {k: float(v * instances) for k, v in write.items()})
 
 
 def _transfer_cycles(level: MemoryLevel, bytes_by_operand: dict[str, np.ndarray], sharing: int) -> np.ndarray:
@@ -195,7 +212,7 @@ def _fill_start(sched, hw: Hardware, totals, word_bytes, sharing: int) -> int:
     return min(starts) if starts else 0
 
 
-def _bound(hw: Hardware, compute_cycles: int, read_bytes, write_bytes, sharing: int, stall: int) -> str:
+def _bound(hw: Hardware, compute_cycles: int, read_bytes, write_bytes, sharing: int) -> str:
     """What limits the op: compute, or the memory level whose traffic takes longest."""
     best, best_cycles = "compute", float(compute_cycles)
     for level in hw.memory[1:]:
