@@ -32,7 +32,8 @@ class OutputFormat(str, Enum):
     csv = "csv"
 
 
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
+    """Print a one-line error and exit with code 2 (bad input)."""
     Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
@@ -50,7 +51,7 @@ def simulate_command(
         design = load_hardware(hw, set_ or [])
         result = simulate(load_workload(workload), design)
     except (SpecError, Infeasible) as err:
-        _fail(str(err))
+        fail(str(err))
     if output is OutputFormat.json:
         typer.echo(result.to_json())
     elif output is OutputFormat.csv:
@@ -69,7 +70,7 @@ def run_command(
         wl = load_workload(workload)
         designs = [load_hardware(name) for name in (hw or DEFAULT_DESIGNS)]
     except SpecError as err:
-        _fail(str(err))
+        fail(str(err))
     table = Table(title=f"{wl.name}: {wl.macs / 1e9:.3g} G MACs, {len(wl.ops)} ops")
     for column in ("design", "latency ms", "energy mJ", "TOPS", "TOPS/W", "utilization", "area mm²", "bound"):
         table.add_column(column, justify="left" if column in ("design", "bound") else "right")
@@ -124,3 +125,7 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+# Commands of other topics live in their own modules and register themselves on `app`
+# (one import line each, kept at the end to avoid a circular import).
