@@ -1,4 +1,6 @@
-"""Resolve a workload argument: a built-in name, a trace file, a SCALE-Sim topology CSV, or an inline op.
+"""Resolve a workload argument: a built-in or zoo name, a trace file, a SCALE-Sim topology CSV, or an inline op.
+
+Zoo names: `MODEL[:PHASE][:key=value,...]` (see `workloads.zoo`), e.g. llama2-7b:decode:batch=1,ctx=2048.
 
 Inline ops (keys case-insensitive; formats w/a/o, group size g):
     gemm:M=64,N=4096,K=4096[,batch=1][,w=int4][,a=fp16][,o=fp16][,g=128]
@@ -16,6 +18,7 @@ from workloads.errors import SpecError, from_validation_error
 from workloads.ops import Conv2d, Gemm, OpFormats
 from workloads.scalesim_topology import load_topology
 from workloads.workload import Workload, WorkloadMetadata, load_trace
+from workloads.zoo import closest_name, is_zoo_name, load_zoo, zoo_names
 
 _FORMAT_KEYS = {"w": "weight", "a": "activation", "o": "output", "g": "group_size"}
 _GEMM_KEYS = {"m": "m", "n": "n", "k": "k", "batch": "batch"}
@@ -24,20 +27,26 @@ _CONV_KEYS = {"h": "in_h", "w_in": "in_w", "c": "in_channels", "k": "out_channel
 
 
 def load_workload(spec: str) -> Workload:
-    """A workload from a built-in name, a trace file (.yaml/.yml/.json), a topology .csv or an inline op."""
+    """A workload from a built-in or zoo name, a trace file (.yaml/.yml/.json), a topology .csv or an inline op."""
     if spec in BUILTIN:
         return BUILTIN[spec]()
     kind, sep, _ = spec.partition(":")
     if sep and kind.lower() in ("gemm", "conv"):
         return parse_inline(spec)
+    if is_zoo_name(spec):
+        return load_zoo(spec)
     path = Path(spec)
     if path.suffix == ".csv":
         return load_topology(path)
     if path.suffix in (".yaml", ".yml", ".json"):
         return load_trace(path)
-    raise SpecError(f"{spec!r} is not a workload: give a built-in name ({', '.join(BUILTIN)}), a trace file (.yaml/.yml/.json), a SCALE-Sim "
-                    "topology (.csv), or an inline op such as gemm:M=64,N=4096,K=4096,w=int4,a=fp16 "
-                    "or conv:H=56,W=56,C=64,K=64,R=3,S=3,stride=1,pad=1", field="--workload")
+    close = closest_name(spec)
+    hint = f"did you mean {close!r}? " if close and not path.suffix else ""
+    raise SpecError(f"{spec!r} is not a workload: {hint}give a built-in name ({', '.join(BUILTIN)}), a zoo name "
+                    f"({', '.join(zoo_names())}; e.g. llama2-7b:decode:batch=1,ctx=2048), a trace file "
+                    "(.yaml/.yml/.json), a SCALE-Sim topology (.csv), or an inline op such as "
+                    "gemm:M=64,N=4096,K=4096,w=int4,a=fp16 or conv:H=56,W=56,C=64,K=64,R=3,S=3,stride=1,pad=1",
+                    field="--workload")
 
 
 def parse_inline(spec: str) -> Workload:

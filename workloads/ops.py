@@ -80,7 +80,9 @@ class _OpBase(_Frozen):
 class Gemm(_OpBase):
     """Batched matrix multiply: `batch` independent (M x K) @ (K x N) products.
 
-    MACs = batch * M * N * K.
+    MACs = batch * M * N * K. `weight_kind` says what the K x N operand holds: model
+    parameters (batch * K * N of them), the KV cache (attention over cached keys/values,
+    stored in the KV format), or another activation (e.g. attention over fresh K/V).
     """
 
     kind: Literal["gemm"] = "gemm"
@@ -88,6 +90,7 @@ class Gemm(_OpBase):
     n: PositiveInt
     k: PositiveInt
     batch: PositiveInt = 1
+    weight_kind: Literal["parameter", "kv_cache", "activation"] = "parameter"
 
     def gemm_view(self) -> GemmView:
         return GemmView(m=self.m, n=self.n, k=self.k, instances=self.batch,
@@ -172,7 +175,7 @@ def _covered(size: int, kernel: int, stride: int, out: int) -> int:
 
 
 VECTOR_OPERATIONS = ("add", "mul", "relu", "gelu", "silu", "softmax", "layernorm", "rmsnorm",
-                     "reduce_sum", "reduce_max", "quantize", "dequantize")
+                     "reduce_sum", "reduce_max", "quantize", "dequantize", "tanh", "gather", "kv_write")
 
 
 class Vector(_OpBase):
@@ -180,7 +183,10 @@ class Vector(_OpBase):
 
     `ops_per_element` counts the vector-unit operations per output element (e.g. softmax:
     max, subtract, exp, sum, divide = 5); `outputs` is the number of output elements
-    (= elements for element-wise ops, fewer for reductions).
+    (= elements for element-wise ops, fewer for reductions). `gather` reads table rows
+    (embedding lookup: formats.weight and formats.activation are the table's format, the rows
+    read are the op's input); `kv_write` stores new keys and values into the KV cache
+    (formats.output is the KV format).
     """
 
     kind: Literal["vector"] = "vector"
