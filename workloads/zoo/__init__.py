@@ -8,7 +8,7 @@ A zoo name is `MODEL[:PHASE][:key=value,...]`, e.g. `llama2-7b:decode:batch=1,ct
   layers    build only the first N transformer layers (default all)
   quant     a uniform scheme (W4A16G128, W8A8, W4A4KV4, fp16, ...; default per model)
   kv        the KV-cache format (default: the scheme's)
-  policy    a policy file (.yaml/.csv, see workloads.quant), applied after `quant`
+  policy    a policy file (.yaml/.csv, see workloads.quant); quant= and kv= override its default and kv_cache
 Decoders have phases `prefill` and `decode` (default decode); others run `inference`.
 """
 from __future__ import annotations
@@ -67,17 +67,14 @@ def load_zoo(spec: str) -> Workload:
             if not options[key].isdigit() or int(options[key]) < 1:
                 raise SpecError(f"{key}={options[key]!r} in {spec!r}: must be a positive integer", field="--workload")
             options[key] = int(options[key])
-    policy = None
-    if "quant" in options or "kv" in options:
-        default = options.get("quant", zoo_configs()[model.lower()].default_quant if is_zoo_name(model) else "fp16")
-        policy = _policy({"default": default, "kv_cache": options.get("kv")}, spec)
     path = options.pop("policy", None)
-    for key in ("quant", "kv"):
-        options.pop(key, None)
-    workload = build(model, phase=phase, policy=policy, **options)
-    if path is not None:
-        workload = apply_policy(workload, load_policy(path), file=path)
-    return workload
+    policy = load_policy(path) if path else QuantPolicy()
+    updates = {"default": options.pop("quant", None), "kv_cache": options.pop("kv", None)}
+    if "default" not in policy.model_fields_set and updates["default"] is None and is_zoo_name(model):
+        updates["default"] = zoo_configs()[model.lower()].default_quant
+    policy = _policy({**policy.model_dump(exclude_unset=True), **{k: v for k, v in updates.items() if v}},
+                     spec)
+    return build(model, phase=phase, policy=policy, policy_file=path, **options)
 
 
 def _policy(fields: dict, spec: str) -> QuantPolicy:
@@ -90,8 +87,9 @@ def _policy(fields: dict, spec: str) -> QuantPolicy:
 
 
 def build(model: str, *, phase: str | None = None, batch: int = 1, ctx: int | None = None, seq: int | None = None,
-          layers: int | None = None, policy: QuantPolicy | None = None) -> Workload:
-    """The zoo workload of `model` (see the module docstring for the arguments' meaning)."""
+          layers: int | None = None, policy: QuantPolicy | None = None, policy_file: str | None = None) -> Workload:
+    """The zoo workload of `model` (module docstring) with formats from `policy` (default: the
+    model's `default_quant`); `policy_file` names the policy's file in error messages."""
     name = model.lower()
     config = zoo_configs().get(name)
     if config is None:
@@ -136,7 +134,7 @@ def build(model: str, *, phase: str | None = None, batch: int = 1, ctx: int | No
         model=spec + (f",layers={layers}" if layers != layer_count else ""), phase=phase, batch=batch,
         seq_len=length if phase != "decode" and length else None, context_len=length if phase == "decode" else None,
         source=f"quarch zoo ({config.source})")
-    return apply_policy(Workload(metadata=metadata, ops=tuple(ops)), policy)
+    return apply_policy(Workload(metadata=metadata, ops=tuple(ops)), policy, file=policy_file)
 
 
 def _check_length(name: str, key: str, length: int, limit: int) -> None:
