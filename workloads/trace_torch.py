@@ -2,9 +2,9 @@
 
 The module is built and run on fake tensors, so no real weights are allocated and nothing is
 computed: only shapes flow. Every ATen op of the exported graph that does arithmetic becomes
-an op, named after the module that owns it (`layers.3.self_attn.q_proj`; a module owning
-several recorded ops names them `<module>.<op>`, `<module>.<op>_1`, ...), so per-layer
-policies attach by name, and identical layers collapse into repeats (`workloads.repeats`):
+an op, named after the module that owns it (`layers.3.self_attn.q_proj`; see
+`workloads.importing` for names, matmul and attention geometry), so per-layer policies
+attach by name, and identical layers collapse into repeats:
   linear x[..., K] @ W[N, K]        -> Gemm M = prod(x[:-1]), parameter weights
   matmul/mm/bmm/addmm/baddbmm       -> Gemm over broadcast batch dims (a 2-D right operand
                                        folds the batch into M); parameter weights when the
@@ -24,13 +24,12 @@ import importlib.util
 import math
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from workloads.errors import SpecError
+from workloads.importing import Traced, attention_ops, matmul_op, name_and_collapse
 from workloads.ops import Conv2d, Gemm
 from workloads.quant import QuantPolicy, apply_policy
-from workloads.repeats import collapse
 from workloads.workload import Workload, WorkloadMetadata
 from workloads.zoo.layers import vector
 
@@ -48,14 +47,6 @@ _VECTOR = {"softmax": "softmax", "_softmax": "softmax", "layer_norm": "layernorm
            "hardtanh": "relu", "relu6": "relu", "tanh": "tanh", "embedding": "gather", "max_pool2d": "reduce_max",
            "max_pool2d_with_indices": "reduce_max", "avg_pool2d": "reduce_sum", "adaptive_avg_pool2d": "reduce_sum",
            "mean": "reduce_sum", "sum": "reduce_sum", "add": "add", "add_": "add", "mul": "mul", "mul_": "mul"}
-
-
-@dataclass
-class Traced:
-    """A traced workload and the ops that were left out (op name -> count)."""
-
-    workload: Workload
-    skipped: dict[str, int] = field(default_factory=dict)
 
 
 def trace_module(factory, *, name: str = "", policy: QuantPolicy | None = None) -> Traced:
@@ -95,26 +86,10 @@ def trace_module(factory, *, name: str = "", policy: QuantPolicy | None = None) 
     if not records:
         raise SpecError("no matmul, conv, attention or vector op found in the traced module"
                         + (f" (skipped: {', '.join(sorted(skipped))})" if skipped else ""), field="MODEL")
-    ops = collapse(_named(records))
+    ops = name_and_collapse(records)
     workload = Workload(metadata=WorkloadMetadata(model=name or type(module).__name__, batch=_batch(inputs),
                                                   source="torch.export trace"), ops=ops)
     return Traced(apply_policy(workload, policy or QuantPolicy()), dict(skipped))
-
-
-def _named(records: list) -> list:
-    """Name each op after its owning module (module.op[_n] where a module owns several)."""
-    per_owner = Counter(owner for owner, _, _ in records)
-    seen: Counter = Counter()
-    ops = []
-    for owner, suffix, op in records:
-        if per_owner[owner] == 1 and owner:
-            name = owner
-        else:
-            base = f"{owner}.{suffix}" if owner else suffix
-            name = base if seen[base] == 0 else f"{base}_{seen[base]}"
-            seen[base] += 1
-        ops.append(op.model_copy(update={"name": name}))
-    return ops
 
 
 def _batch(inputs: tuple) -> int:
@@ -142,11 +117,12 @@ def _convert(opname: str, node, constants: set) -> list | None:
     if opname in ("matmul", "mm", "bmm", "addmm", "baddbmm"):
         left, right = (args[1], args[2]) if opname in ("addmm", "baddbmm") else (args[0], args[1])
         parameter = getattr(right, "name", None) in constants
-        return [(opname, _matmul(_val(left, node), _val(right, node), parameter))]
+        return [(opname, matmul_op(_val(left, node), _val(right, node), parameter))]
     if opname in ("conv2d", "convolution", "_convolution"):
         return [("conv", _conv(node))]
     if opname == "scaled_dot_product_attention":
-        return _attention(node)
+        q, k, v = (_val(a, node) for a in args[:3])
+        return attention_ops(math.prod(q[:-3]), q[-3], k[-3], q[-2], k[-2], q[-1], v[-1], node.name)
     operation = _VECTOR.get(opname)
     if operation is None:
         return None
@@ -163,20 +139,6 @@ def _convert(opname: str, node, constants: set) -> list | None:
     elements = math.prod(source)
     return [(opname, vector("_", operation, elements, inputs=len(tensors) if operation in ("add", "mul") else 1,
                             outputs=outputs if outputs != elements else None))]
-
-
-def _matmul(a: tuple, b: tuple, parameter: bool) -> Gemm:
-    a = (1,) + a if len(a) == 1 else a
-    b = b + (1,) if len(b) == 1 else b
-    m, k, n = a[-2], a[-1], b[-1]
-    batch_a, batch_b = a[:-2], b[:-2]
-    if not batch_b:  # a shared right operand: the left's batch dims are just more rows
-        return Gemm(name="_", m=m * math.prod(batch_a), n=n, k=k,
-                    weight_kind="parameter" if parameter else "activation")
-    width = max(len(batch_a), len(batch_b))
-    padded_a, padded_b = (1,) * (width - len(batch_a)) + batch_a, (1,) * (width - len(batch_b)) + batch_b
-    batch = math.prod(max(x, y) for x, y in zip(padded_a, padded_b))
-    return Gemm(name="_", m=m, n=n, k=k, batch=batch, weight_kind="parameter" if parameter else "activation")
 
 
 def _pair(value, default: int) -> tuple[int, int]:
@@ -205,19 +167,6 @@ def _conv(node) -> Conv2d:
     return Conv2d(name="_", batch=x[0], in_channels=x[1], in_h=x[2], in_w=x[3], out_channels=w[0],
                   kernel_h=w[2], kernel_w=w[3], stride_h=stride_h, stride_w=stride_w, pad_h=pad_h, pad_w=pad_w,
                   groups=groups or 1)
-
-
-def _attention(node) -> list:
-    q, k, v = (_val(a, node) for a in node.args[:3])
-    *batch_dims, heads, length, dim = q
-    kv_heads, span = k[-3], k[-2]
-    if heads % kv_heads:
-        raise SpecError(f"{node.name}: {heads} query heads do not group over {kv_heads} KV heads", field="MODEL")
-    batch, group = math.prod(batch_dims), heads // kv_heads
-    return [("score", Gemm(name="_", m=group * length, n=span, k=dim, batch=batch * kv_heads, weight_kind="activation")),
-            ("softmax", vector("_", "softmax", batch * heads * length * span)),
-            ("value", Gemm(name="_", m=group * length, n=v[-1], k=span, batch=batch * kv_heads,
-                           weight_kind="activation"))]
 
 
 def load_factory(spec: str):
