@@ -10,7 +10,7 @@ from workloads.ops import Gemm
 from workloads.workload import load_trace, save_trace
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnx import TensorProto, helper  # noqa: E402
 
 from workloads.onnx_import import import_onnx  # noqa: E402
 

@@ -48,7 +48,8 @@ def attention_ops(batch: int, heads: int, kv_heads: int, length: int, span: int,
     if heads % kv_heads:
         raise SpecError(f"{where}: {heads} query heads do not group over {kv_heads} KV heads", field="MODEL")
     group = heads // kv_heads
-    return [("score", Gemm(name="_", m=group * length, n=span, k=dim, batch=batch * kv_heads, weight_kind="activation")),
+    return [("score", Gemm(name="_", m=group * length, n=span, k=dim, batch=batch * kv_heads,
+                           weight_kind="activation")),
             ("softmax", vector("_", "softmax", batch * heads * length * span)),
             ("value", Gemm(name="_", m=group * length, n=v_dim, k=span, batch=batch * kv_heads,
                            weight_kind="activation"))]

@@ -9,9 +9,9 @@ every tensor's shape. Ops (names from node names, `/model/layers.0/q_proj/MatMul
   MatMulNBits (com.microsoft)           -> Gemm with `bits`-bit weights in groups of `block_size`
   Conv, ConvInteger, QLinearConv        -> Conv2d (2-D; symmetric padding, dilation 1)
   Attention (opset 23; 3-D inputs use q_num_heads/kv_num_heads) -> score, softmax, value
-  Softmax, LayerNormalization, RMSNormalization, Gelu, Relu, Tanh, Sigmoid, tensor Add/Mul,
-  Gather of an initializer (embedding), MaxPool, AveragePool, GlobalAveragePool, ReduceMean
-                                        -> Vector ops
+  Softmax, LayerNormalization, RMSNormalization, Gelu, Relu, Clip (ReLU6), Tanh, Sigmoid
+  (priced as silu: the same 4 operations), tensor x tensor Add/Mul, Gather of an initializer
+  (embedding), MaxPool, AveragePool, GlobalAveragePool, ReduceMean -> Vector ops
 Formats: an operand's element type (INT4/UINT4/INT8/UINT8/FLOAT8E4M3FN/FLOAT8E5M2/FLOAT4E2M1/
 FLOAT16/BFLOAT16/FLOAT) — looked through DequantizeLinear to the stored type, whose
 `block_size` is the group size; then per-node string attributes `quarch_weight_format`,

@@ -120,7 +120,7 @@ class Override(_Frozen):
 
 def _entry(value: object) -> object:
     """A per-layer entry: a mapping of fields, a scheme, or a weight format / bit count."""
-    if isinstance(value, dict) or isinstance(value, Override):
+    if isinstance(value, (dict, Override)):
         return value
     if isinstance(value, bool) or value is None:
         return value  # rejected by validation with the field named

@@ -2,8 +2,9 @@
 
 An op named `layers.3-30.mlp.down_proj` with repeat 28 stands for the identical ops
 `layers.3.mlp.down_proj` ... `layers.30.mlp.down_proj`. The layer index is the first dotted
-segment that is a number or ends in `_<number>` (`layers.7.mlp.0` -> 7, `encoder_layer_7.mlp.0` -> 7). `collapse` merges per-layer ops into such ranges; `layer_names`
-lists the per-layer names an op stands for (what mixed-precision policies match against).
+segment that is a number or ends in `_<number>` (`layers.7.mlp.0` -> 7, `encoder_layer_7.mlp.0`
+-> 7). `collapse` merges per-layer ops into such ranges; `layer_names` lists the per-layer names
+an op stands for (what mixed-precision policies match against).
 """
 from __future__ import annotations
 
