@@ -83,12 +83,17 @@ SYNTH_45NM: dict[str, Anchor] = {
 
 BITMOD = ("BitMoD TSMC 28 nm synthesis at 1 GHz (mW = pJ/cycle), PE energy x1.5 post place-and-route "
           "(bitmod_sim PR_SCALING), area unscaled as in its pe_array_area; pe-models.md §0.4")
+MIXPE = ("MixPE simulator results/systolic_array_synth.csv (yuzhang712/mixpe_simulator; 28 nm flow, rows partly "
+         "reused from Bit Fusion: weak data, pe-models.md §0.4)")
 # TSMC 28 nm synthesized PEs. Priced only at 28 nm: no 28 nm scaling fit exists in hwmodels.technology.
 SYNTH_28NM: dict[str, Anchor] = {
     "pe:bitmod": Anchor(0.56 * 1.5, 1507.7, f"{BITMOD}: BitMoD 4-lane bit-serial PE (simulator figure)"),
     "pe:fp16_mac_28nm": Anchor(0.77 * 1.5, 1968.7, f"{BITMOD}: FP16 MAC PE"),
     "pe:ant": Anchor(0.56 * 1.5, 1318.6, f"{BITMOD}: FP16 x INT8 -> FP16 PE, ANT figure of the HPCA repo"),
     "pe:olive": Anchor(0.613 * 1.5, 1318.6, f"{BITMOD}: FP16 x INT8 -> FP16 PE, OliVe figure"),
+    **{f"pe:mixpe_sim_{row}": Anchor(mw / 0.5, 0.0, f"{MIXPE}, {row.replace('_', '/')} row: {mw} mW dynamic at "
+                                                    "500 MHz; area column is a placeholder (0 here)")
+       for row, mw in (("8_4", 0.27996), ("16_16", 0.839982), ("16_8", 0.544982), ("6_6", 0.123882))},
 }
 
 _KIND = re.compile(r"^(?P<op>mul|add):(?:int(?P<b1>\d+)(?:x(?P<b2>\d+))?|fp_e(?P<e>\d+)m(?P<m>\d+))$")

@@ -63,8 +63,13 @@ def precision_table(lo: int, hi: int, signed: bool) -> np.ndarray:
     return np.maximum(bits, 1)
 
 
+class _Lanes(Family):
+    def lanes(self, pe, op):
+        return pe.lanes
+
+
 @register("stripes")
-class Stripes(Family):
+class Stripes(_Lanes):
     def _bits(self, pe, op):
         int_bits(op.formats.weight, "weight", "Stripes", pe.weight_bits)
         return int_bits(op.formats.activation, "activation", "Stripes", pe.max_activation_bits)
@@ -76,11 +81,11 @@ class Stripes(Family):
         return {_acc(pe): float(self._bits(pe, op))}
 
     def area_um2(self, pe, table):
-        return table.op_area_um2(_acc(pe))
+        return pe.lanes * table.op_area_um2(_acc(pe))
 
 
 @register("loom")
-class Loom(Family):
+class Loom(_Lanes):
     def _bits(self, pe, op):
         return (int_bits(op.formats.activation, "activation", "Loom", pe.max_bits),
                 int_bits(op.formats.weight, "weight", "Loom", pe.max_bits))
@@ -134,7 +139,7 @@ class BitFusion(Family):
 
 
 @register("pragmatic")
-class Pragmatic(Family):
+class Pragmatic(_Lanes):
     def _bits(self, pe, op):
         int_bits(op.formats.weight, "weight", "Pragmatic", pe.weight_bits)
         return int_bits(op.formats.activation, "activation", "Pragmatic", pe.max_activation_bits)

@@ -24,6 +24,7 @@ class StripesPE(PESpec):
     """Stripes (Judd et al., MICRO 2016): activations bit-serial, weights bit-parallel."""
 
     family: Literal["stripes"] = "stripes"
+    lanes: PositiveInt = 1  # K elements (activation lanes) one serial inner-product unit takes per step
     weight_bits: PositiveInt = Field(16, le=16)
     max_activation_bits: PositiveInt = Field(16, le=16)
     accumulator_bits: PositiveInt = Field(32, le=64)
@@ -33,6 +34,7 @@ class LoomPE(PESpec):
     """Loom (Sharify et al., DAC 2018): weights and activations bit-serial, s activation bits per cycle."""
 
     family: Literal["loom"] = "loom"
+    lanes: PositiveInt = 1  # K elements (activation lanes) one serial inner-product unit takes per step
     activation_bits_per_cycle: Literal[1, 2, 4] = 1
     max_bits: PositiveInt = Field(16, le=16)
     dynamic_precision: bool = True
@@ -55,6 +57,7 @@ class PragmaticPE(PESpec):
     """
 
     family: Literal["pragmatic"] = "pragmatic"
+    lanes: PositiveInt = 1  # K elements (activation lanes) one serial inner-product unit takes per step
     weight_bits: PositiveInt = Field(16, le=16)
     max_activation_bits: PositiveInt = Field(16, le=16)
     booth: bool = False
