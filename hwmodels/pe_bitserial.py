@@ -3,6 +3,7 @@
 P_a, P_w: activation / weight bits of the op's formats; d: lanes (K elements per PE step).
   Stripes    step = P_a                                  (activations serial; ideal 16/P_a vs 16-bit)
   Loom       step = ceil(P_a/s) * P_w (conv), P_w (FC)   (both serial, s activation bits per cycle;
+             in FC layers a unit's lanes fuse into one bit-parallel activation: d = lanes*s/16;
              with values and dynamic precision, P_a of a lock-step group = max over its lanes of the
              bits its value needs: bit_length(|a|) + sign; DNNsim core/src/Loom.cpp)
   Bit Fusion d = PF = floor(pmax/max(P_a,pmin)) * floor(pmax/max(P_w,pmin)), step = 1
@@ -59,7 +60,7 @@ def naf_table(lo: int, hi: int) -> np.ndarray:
 def precision_table(lo: int, hi: int, signed: bool) -> np.ndarray:
     """Bits a value needs: bit_length(|c|) (+1 sign bit for signed formats), at least 1."""
     magnitude = np.abs(np.arange(lo, hi + 1, dtype=np.int64))
-    bits = np.array([v.bit_length() for v in magnitude], dtype=np.int64) + int(signed)
+    bits = np.frexp(magnitude.astype(np.float64))[1].astype(np.int64) + int(signed)  # frexp exponent = bit length
     return np.maximum(bits, 1)
 
 
@@ -86,6 +87,12 @@ class Stripes(_Lanes):
 
 @register("loom")
 class Loom(_Lanes):
+    def lanes(self, pe, op):
+        """FC layers: the serial activation lanes of a unit fuse into one bit-parallel activation."""
+        if op.kind == "gemm":
+            return max(1, pe.lanes * pe.activation_bits_per_cycle // pe.max_bits)
+        return pe.lanes
+
     def _bits(self, pe, op):
         return (int_bits(op.formats.activation, "activation", "Loom", pe.max_bits),
                 int_bits(op.formats.weight, "weight", "Loom", pe.max_bits))

@@ -263,16 +263,10 @@ def test_conv_feature_map_values_are_lowered_by_im2col():
     assert cols[0, 1 * 8 + 1, 2 * 9] == fmap[0, 2, 0, 0]
 
 
-def test_every_preset_runs_an_inline_gemm():
-    from hwmodels.loader import preset_names
-    for name in preset_names():
-        hw = load_hardware(name)
-        family = hw.pe.family
-        weight = {"mac": hw.pe.weight_format if family == "mac" else None, "shift": "pow2_k1"}.get(family) or "int4"
-        activation = "fp16" if family in ("bitmod", "lut_tensor_core", "lut_gemm", "shiftaddllm", "lmul") else "int8"
-        if family == "mac":
-            activation = hw.pe.activation_format
-        if family == "mixpe" and hw.pe.max_bits == 16:
-            activation = "fp16"
-        result = simulate(Workload(ops=(gemm(m=16, n=64, k=128, w=weight, a=activation, g=64),)), hw)
-        assert result.total.cycles > 0 and result.total.energy_j > 0, name
+def test_loom_dynamic_precision_uses_the_widest_lane_of_each_lockstep_group():
+    hw = design({"family": "loom", "lanes": 2, "activation_bits_per_cycle": 1}, rows=2, cols=2)
+    small = OpValues(input=TensorSource(distribution="laplace", std=0.05, outlier_fraction=0.001, seed=1))
+    op = conv(a="int8", w="int4").model_copy(update={"values": small})
+    dense, valued = run(conv(a="int8", w="int4"), hw), run(op, hw)
+    assert valued.cycle_model == "values (dynamic-precision cycles)" and valued.cycles <= dense.cycles
+    assert dense.cycle_model == "dense worst case (no input values)"
