@@ -65,15 +65,20 @@ def precision_table(lo: int, hi: int, signed: bool) -> np.ndarray:
 
 
 class _Lanes(Family):
+    name = ""
+
     def lanes(self, pe, op):
         return pe.lanes
+
+    def _bits(self, pe, op) -> int:
+        """Activation bits of a serial-activation x parallel-weight PE (both integer)."""
+        int_bits(op.formats.weight, "weight", self.name, pe.weight_bits)
+        return int_bits(op.formats.activation, "activation", self.name, pe.max_activation_bits)
 
 
 @register("stripes")
 class Stripes(_Lanes):
-    def _bits(self, pe, op):
-        int_bits(op.formats.weight, "weight", "Stripes", pe.weight_bits)
-        return int_bits(op.formats.activation, "activation", "Stripes", pe.max_activation_bits)
+    name = "Stripes"
 
     def step_cycles(self, pe, op):
         return float(self._bits(pe, op))
@@ -87,6 +92,8 @@ class Stripes(_Lanes):
 
 @register("loom")
 class Loom(_Lanes):
+    name = "Loom"
+
     def lanes(self, pe, op):
         """FC layers: the serial activation lanes of a unit fuse into one bit-parallel activation."""
         if op.kind == "gemm":
@@ -147,9 +154,7 @@ class BitFusion(Family):
 
 @register("pragmatic")
 class Pragmatic(_Lanes):
-    def _bits(self, pe, op):
-        int_bits(op.formats.weight, "weight", "Pragmatic", pe.weight_bits)
-        return int_bits(op.formats.activation, "activation", "Pragmatic", pe.max_activation_bits)
+    name = "Pragmatic"
 
     def step_cycles(self, pe, op):
         p_a = self._bits(pe, op)

@@ -117,13 +117,10 @@ class MixPE(PESpec):
     accumulator_bits: PositiveInt = Field(32, le=64)
 
 
-class ShiftAddLLMPE(PESpec):
+class ShiftAddLLMPE(LutGemmPE):
     """ShiftAddLLM (You et al., NeurIPS 2024): BCQ binary matrices x power-of-two scales via shifts, adds, lookups."""
 
-    family: Literal["shiftaddllm"] = "shiftaddllm"
-    mu: PositiveInt = Field(8, le=12)
-    table_bits: PositiveInt = 16
-    max_weight_bits: PositiveInt = Field(8, le=16)
+    family: Literal["shiftaddllm"] = "shiftaddllm"  # type: ignore[assignment]
 
 
 class ShiftPE(PESpec):
