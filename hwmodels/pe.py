@@ -5,7 +5,8 @@ The contract every family answers for an op (its formats, kind and GEMM view; DE
   step_cycles(pe, op)       -> cycles per temporal step with no value information (dense worst case)
   serial_cost(pe, op)       -> SerialCost when timing depends on values (lock-step lanes), else None
   mac_counts(pe, op, mean)  -> {op kind: count per MAC} inside the PE (priced by hwmodels.costs);
-                               `mean` is the mean per-element cost of the serial operand from values
+                               `mean` is the mean effectual terms per element of the serial operand
+                               from values (SerialCost.term_table)
   instance_counts(pe, op)   -> {op kind: count per GEMM instance} outside the PE array (table builds)
   area_um2(pe, table)       -> area of one PE
 Timing (sim.mapping): the GEMM is folded with K' = ceil(K/d); a fold of T steps lasts
@@ -42,9 +43,11 @@ class Infeasible(ValueError):
 class SerialCost:
     """Value-dependent timing: which operand is processed serially and its cycles per element.
 
-    An element with integer code c (see `workloads.values.codes`) takes `table[c - offset]`
+    An element with integer code c (see `workloads.values.to_codes`) takes `table[c - offset]`
     cycles; lanes of a lock-step group wait for the slowest; groups of `sync_lanes` lanes
-    (None = all lanes of the fold) advance independently within a fold.
+    (None = all lanes of the fold) advance independently within a fold. `terms[c - offset]`
+    counts the operations the element really performs (a zero element waits a cycle but adds
+    nothing); None = the cycle table.
     """
 
     operand: str
@@ -52,6 +55,11 @@ class SerialCost:
     offset: int
     sync_lanes: int | None = None
     what: str = "effectual terms"
+    terms: np.ndarray | None = None
+
+    @property
+    def term_table(self) -> np.ndarray:
+        return self.table if self.terms is None else self.terms
 
 
 class Family:

@@ -165,7 +165,7 @@ class Pragmatic(_Lanes):
         lo, hi = code_range(op.formats.activation)
         terms = naf_table(lo, hi) if pe.booth else popcount_table(lo, hi)
         return SerialCost("input", np.maximum(terms, 1), lo, pe.sync_lanes,
-                          "non-zero Booth digits" if pe.booth else "effectual bits")
+                          "non-zero Booth digits" if pe.booth else "effectual bits", terms=terms)
 
     def mac_counts(self, pe, op, mean=None):
         terms = mean if mean is not None else self.step_cycles(pe, op)

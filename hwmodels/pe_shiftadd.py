@@ -11,7 +11,8 @@
                exponent field — once per plane per group: b/G per MAC.
   Shift        DeepShift/DenseShift weights s * 2^p (pow2_k formats, k terms): per MAC and term an
                integer-activation barrel shift of b_a + 2^R bits, or for FP activations an add of R
-               bits into the exponent field; plus one accumulate. One term per cycle: step = k.
+               bits into the exponent field; plus one accumulate. One term per cycle: step = k, or with
+               weight values the most non-zero terms among lock-step lanes (zero terms skipped).
   L-Mul        FP x FP approximated by one integer add over the exponent|mantissa field
                (e + m bits) plus the accumulate: step = 1 (Luo & Sun 2024; pe-models.md §4.4).
 """
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import math
 
-from hwmodels.pe import Family, Infeasible, add_kind, element, fp_bits, fp_kind, group_dequant_counts, merge, \
+import numpy as np
+
+from hwmodels.pe import Family, Infeasible, SerialCost, add_kind, element, fp_bits, fp_kind, group_dequant_counts, merge, \
     parse_format, register
 from hwmodels.pe_lut import LutGemm
 
@@ -87,6 +90,12 @@ class Shift(Family):
 
     def step_cycles(self, pe, op):
         return float(self._weight(op).k)
+
+    def serial_cost(self, pe, op):
+        """With weight values: a step lasts the most non-zero terms among lock-step lanes (at least 1)."""
+        k = self._weight(op).k
+        terms = np.arange(k + 1)
+        return SerialCost("weight", np.maximum(terms, 1), 0, what="non-zero power-of-two terms", terms=terms)
 
     def mac_counts(self, pe, op, mean=None):
         weight = self._weight(op)

@@ -83,8 +83,8 @@ def _lane_view(view: GemmView, lanes: int) -> GemmView:
 
 
 def _value_timing(op, pe, sched, lanes: int):
-    """(schedule, cycle model, mean serial cost per element): fold work from values when the PE
-    needs them and the op has them, else the dense worst case."""
+    """(schedule, cycle model, mean effectual terms per element): fold work from values when the
+    PE needs them and the op has them, else the dense worst case."""
     cost = pe_model.serial_cost(pe, op)
     if cost is None:
         return sched, "dense", None
@@ -92,7 +92,7 @@ def _value_timing(op, pe, sched, lanes: int):
     if codes is None:
         return sched, f"dense worst case (no {cost.operand} values)", None
     work = np.mean([values.fold_work(sched, instance, cost, lanes) for instance in codes], axis=0)
-    mean = values.mean_cost(codes, np.ascontiguousarray(cost.table, dtype=np.int64), cost.offset)
+    mean = values.mean_cost(codes, np.ascontiguousarray(cost.term_table, dtype=np.int64), cost.offset)
     return sched.with_work(np.ceil(work)), f"values ({cost.what})", float(mean)
 
 

@@ -228,7 +228,8 @@ def test_pragmatic_with_values_is_faster_than_dense_and_says_so():
     per_row_fold = [pop[r * 4:(r + 1) * 4].reshape(4, 64, 4).max(axis=(0, 2)).sum() for r in range(4)]
     # 4 row folds x 4 column folds, each fold its row fold's work + R + C - 2 fill/drain
     assert valued.compute_cycles == 4 * sum(w + 6 for w in per_row_fold) - 1
-    assert valued.op_counts["add:int32"] == pytest.approx(pop.mean() * 16 * 16 * 256)
+    raw = np.vectorize(lambda v: bin(v).count("1"))(codes)  # zero activations add nothing
+    assert valued.op_counts["add:int32"] == pytest.approx(raw.mean() * 16 * 16 * 256)
 
 
 def test_codes_quantize_symmetrically_per_group_and_check_integer_ranges():
@@ -270,3 +271,23 @@ def test_loom_dynamic_precision_uses_the_widest_lane_of_each_lockstep_group():
     dense, valued = run(conv(a="int8", w="int4"), hw), run(op, hw)
     assert valued.cycle_model == "values (dynamic-precision cycles)" and valued.cycles <= dense.cycles
     assert dense.cycle_model == "dense worst case (no input values)"
+
+
+def test_shift_pe_skips_zero_power_of_two_terms_with_weight_values(tmp_path):
+    from workloads.formats import parse_format
+    fmt = parse_format("pow2_k2")
+    weights = np.tile([1.0, 3.0, 0.0, 0.5], (64, 2))  # K x N = 64 x 8
+    codes = to_codes(weights.T, "pow2_k2", None, "w")  # values already in pow2_k2: taken as they are
+    assert codes[:4, 0].tolist() == [1, 2, 0, 1]  # 2^0; 2^1 + 2^0; nothing; 2^-1
+    scaled = to_codes(weights.T * 1.1, "pow2_k2", None, "w")  # not representable: absmax-scaled to max_value
+    assert np.array_equal(scaled, (fmt.terms(weights.T * 1.1 / (3.3 / fmt.max_value))[0] != 0).sum(-1))
+    np.save(tmp_path / "w.npy", weights)
+    hw = design({"family": "shift"}, rows=4, cols=4)
+    dense = run(gemm(m=8, n=8, k=64, w="pow2_k2"), hw)
+    valued = run(gemm(m=8, n=8, k=64, w="pow2_k2",
+                      values=OpValues(weight=TensorSource(file=str(tmp_path / "w.npy")))), hw)
+    assert valued.cycle_model == "values (non-zero power-of-two terms)"
+    # columns 0..3 of a fold hold weights 1, 3, 0, 0.5: the lock-step max is 2 terms, as dense
+    assert valued.cycles == dense.cycles
+    # but only the non-zero terms are added: mean (1 + 2 + 0 + 1) / 4 = 1 per MAC instead of 2
+    assert valued.op_counts["add:int32"] == pytest.approx(dense.op_counts["add:int32"] / 2)

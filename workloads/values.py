@@ -10,9 +10,12 @@ Shapes, in the op's GEMM orientation: weight (K, N) or (instances, K, N); input 
 by im2col (K ordered C, R, S). Synthetic tensors are drawn in that shape from N(0, std^2) or
 Laplace(0, std/sqrt 2) (same std), a seeded `outlier_fraction` of entries multiplied by
 `outlier_scale`; `relu` clips negatives (post-ReLU activations).
-Codes: integer arrays are taken as codes (checked against the format's range); float arrays are
+Codes: integer arrays are taken as codes (checked against the format's range), float arrays whose
+values the format already represents exactly are taken as they are; other float arrays are
 quantized symmetrically to the operand's integer format with one absmax scale per quantization
 group along K (the op's group_size, else per tensor): code = to_codes(x / (amax / qmax)).
+Power-of-two (shift) formats have no integer code: their code is the number of non-zero
+power-of-two terms of each element (0..k), from the same scaling and the format's greedy terms.
 """
 from __future__ import annotations
 
@@ -123,17 +126,20 @@ def to_codes(x: np.ndarray, fmt_name: str, group_size: int | None, where: str) -
     """Integer codes of `x` in an integer-like format, quantized along the last axis (see module docstring)."""
     fmt = parse_format(fmt_name)
     fmt = getattr(fmt, "element", None) or fmt
-    if fmt.is_float or fmt.kind == "pow2":
+    if fmt.is_float:
         raise SpecError(f"values of format {fmt_name} have no integer codes: value-dependent timing needs an "
-                        "integer, binary or ternary operand", field=where)
+                        "integer, binary, ternary or power-of-two operand", field=where)
     lo, hi = int(fmt.min_value), int(fmt.max_value)
-    if np.issubdtype(x.dtype, np.integer):
+    if np.issubdtype(x.dtype, np.integer) and fmt.kind != "pow2":
         if x.size and (x.min() < lo or x.max() > hi):
             raise SpecError(f"integer values span {x.min()}..{x.max()}, outside {fmt.name}'s {lo}..{hi}", field=where)
         return x.astype(np.int32)
     x = np.asarray(x, dtype=np.float64)
     if not np.isfinite(x).all():
         raise SpecError("values contain NaN or infinity", field=where)
+    if np.array_equal(fmt.quantize(x), x):  # already in the format: no scaling
+        codes = (fmt.terms(x)[0] != 0).sum(axis=-1) if fmt.kind == "pow2" else fmt.to_codes(x)
+        return codes.astype(np.int32)
     qmax = hi if hi > 0 else -lo
     k = x.shape[-1]
     size = group_size or k
@@ -143,8 +149,11 @@ def to_codes(x: np.ndarray, fmt_name: str, group_size: int | None, where: str) -
     blocks = padded.reshape(x.shape[:-1] + (groups, size))
     scale = np.abs(blocks).max(axis=-1, keepdims=True) / qmax
     scaled = np.divide(blocks, scale, out=np.zeros_like(blocks), where=scale > 0)
-    codes = fmt.to_codes(scaled).reshape(padded.shape)[..., :k]
-    return codes.astype(np.int32)
+    if fmt.kind == "pow2":
+        codes = (fmt.terms(scaled)[0] != 0).sum(axis=-1)
+    else:
+        codes = fmt.to_codes(scaled)
+    return codes.reshape(padded.shape)[..., :k].astype(np.int32)
 
 
 def operand_codes(op, operand: str, base: Path | None = None) -> np.ndarray | None:
