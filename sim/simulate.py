@@ -84,7 +84,8 @@ def _lane_view(view: GemmView, lanes: int) -> GemmView:
 
 def _value_timing(op, pe, sched, lanes: int):
     """(schedule, cycle model, mean effectual terms per element): fold work from values when the
-    PE needs them and the op has them, else the dense worst case."""
+    PE needs them and the op has them, else the dense worst case. The instances of a batched op
+    (each with its own values) are timed with their mean per-fold work."""
     cost = pe_model.serial_cost(pe, op)
     if cost is None:
         return sched, "dense", None

@@ -103,14 +103,9 @@ def lut_index_histogram(codes, bit, group):
     return hist
 
 
-def _lanes_by_steps(codes: np.ndarray, lanes_along_rows: bool, d: int) -> np.ndarray:
-    """A (rows, cols) code matrix with K along cols (lanes_along_rows) or rows, as lanes x steps.
-
-    With K along the columns (input A[M, K] or W^T[N, K]), lane (r, j) at step t reads
-    codes[r, t*d + j]; with K along the rows (A^T or W), lane k at step t reads codes[k, t].
-    """
-    if not lanes_along_rows:
-        return np.ascontiguousarray(codes)
+def _lanes_by_steps(codes: np.ndarray, d: int) -> np.ndarray:
+    """A (rows, K) code matrix (input A[M, K] or W^T[N, K]) as lanes x steps: lane (r, j) at
+    step t reads codes[r, t*d + j]."""
     rows, k = codes.shape
     k_steps = -(-k // d)
     padded = np.zeros((rows, k_steps * d), dtype=codes.dtype)
@@ -131,7 +126,7 @@ def fold_work(sched: FoldSchedule, codes: np.ndarray, cost: SerialCost, d: int) 
         return sched.t * maxima[sched.row_fold, sched.col_fold]
     if flow == "os":
         matrix = codes if operand == "input" else codes.T
-        lanes = _lanes_by_steps(matrix, True, d)
+        lanes = _lanes_by_steps(matrix, d)
         unit = (sched.rows if operand == "input" else sched.cols) * d
         per_unit = lockstep_work(lanes, table, cost.offset, unit, cost.sync_lanes or unit)
         return per_unit[sched.row_fold if operand == "input" else sched.col_fold]
