@@ -77,3 +77,20 @@ def test_simulate_every_preset_on_an_inline_gemm_and_a_scalesim_topology(name):
         assert topo.exit_code == 2 and "error:" in topo.output and "Traceback" not in topo.output
     else:
         assert topo.exit_code == 0, topo.output
+
+
+def test_value_tensors_through_the_cli(tmp_path):
+    import numpy as np
+    np.save(tmp_path / "acts.npy", np.zeros((5, 5)))
+    trace = tmp_path / "t.yaml"
+    op = "{kind: gemm, name: g, m: 64, n: 64, k: 64, formats: {activation: uint8, weight: int16}, values: {input: %s}}"
+    trace.write_text("quarch_trace: 1\nops:\n  - " + op % f"{{file: {tmp_path / 'acts.npy'}}}" + "\n")
+    bad = runner.invoke(app, ["simulate", "--hw", "pragmatic", "--workload", str(trace)])
+    assert bad.exit_code == 2 and "values have shape (5, 5); op 'g' needs (64, 64)" in bad.output
+    assert "Traceback" not in bad.output
+    trace.write_text("quarch_trace: 1\nops:\n  - " + op % "{distribution: laplace, relu: true, seed: 1}" + "\n")
+    good = runner.invoke(app, ["simulate", "--hw", "pragmatic", "--workload", str(trace), "--format", "json"])
+    assert good.exit_code == 0 and json.loads(good.output)["ops"][0]["cycle_model"] == "values (effectual bits)"
+    trace.write_text("quarch_trace: 1\nops:\n  - " + op % "{distribution: laplace, file: x.npy}" + "\n")
+    both = runner.invoke(app, ["simulate", "--hw", "pragmatic", "--workload", str(trace)])
+    assert both.exit_code == 2 and "exactly one of 'file'" in both.output
