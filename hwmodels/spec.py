@@ -12,6 +12,8 @@ from typing import Annotated, Literal, Union
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat,
                       PositiveInt, field_validator, model_validator)
 
+from hwmodels.pe_specs import (BitFusionPE, BitModPE, LMulPE, LoomPE, LutGemmPE, LutTensorCorePE, MixPE,
+                               PESpec, PragmaticPE, ShiftAddLLMPE, ShiftPE, StripesPE, TMacPE)
 from workloads.errors import register_model
 from workloads.formats import parse_format
 
@@ -23,17 +25,20 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class MacPE(_Frozen):
+class MacPE(PESpec):
     """Multiply-accumulate PE with native weight/activation operand formats.
 
     One MAC per cycle at native precision; a wider integer operand is split into
     native-width slices, so passes = ceil(b_w/n_w) * ceil(b_a/n_a) cycles per MAC.
+    `fp8_vs_int8_cost_ratio` k prices an FP8 multiplier + accumulator as k x an INT8 one
+    (van Baalen et al. 2023: k in 1.5..2.8); None prices it from the table's FP fits.
     """
 
     family: Literal["mac"] = "mac"
     weight_format: str = "int8"
     activation_format: str = "int8"
     accumulator_format: str = "int32"
+    fp8_vs_int8_cost_ratio: float | None = Field(None, ge=1.0, le=10.0)
 
     @field_validator("weight_format", "activation_format")
     @classmethod
@@ -50,7 +55,8 @@ class MacPE(_Frozen):
         return parse_format(name).name
 
 
-PE = Annotated[Union[MacPE], Field(discriminator="family")]
+PE = Annotated[Union[MacPE, StripesPE, LoomPE, BitFusionPE, PragmaticPE, BitModPE, LutTensorCorePE, TMacPE,
+                     LutGemmPE, MixPE, ShiftAddLLMPE, ShiftPE, LMulPE], Field(discriminator="family")]
 
 
 class ArraySpec(_Frozen):
@@ -168,10 +174,12 @@ class Hardware(_Frozen):
     @field_validator("technology_node_nm")
     @classmethod
     def _known_node(cls, node: int) -> int:
+        from hwmodels.costs import NATIVE_TABLES
         from hwmodels.technology import SUPPORTED_NODES_NM
-        if node not in SUPPORTED_NODES_NM:
+        allowed = sorted({*SUPPORTED_NODES_NM, *NATIVE_TABLES}, reverse=True)
+        if node not in allowed:
             raise ValueError(f"technology node {node} nm is not supported: allowed are "
-                             f"{', '.join(str(n) for n in SUPPORTED_NODES_NM)}")
+                             f"{', '.join(str(n) for n in allowed)}")
         return node
 
     @model_validator(mode="after")

@@ -4,7 +4,9 @@ Spatio-temporal view per dataflow (SCALE-Sim's; R x C array, GEMM M x N x K):
     os: rows hold M, cols hold N, K streams in time      (Sr, Sc, T) = (M, N, K)
     ws: rows hold K, cols hold N, M streams in time      (Sr, Sc, T) = (K, N, M)
     is: rows hold K, cols hold M, N streams in time      (Sr, Sc, T) = (K, M, N)
-folds = ceil(Sr/R) * ceil(Sc/C); with T' = T * passes, a fold lasts
+folds = ceil(Sr/R) * ceil(Sc/C); with T' = ceil(T * passes) (passes = the PE's cycles per
+temporal step, possibly fractional) or, for value-dependent PEs, T' = the fold's own work
+(`with_work`), a fold lasts
     os: T' + R + C - 2          ws/is: 2R + C + T' - 2
 cycles, and partial (edge) folds pay the full R and C. Per fold with ur used rows and uc
 used columns the array reads, in words,
@@ -20,7 +22,7 @@ fold used the same slice. Fetched conv inputs are im2col rows, as the array cons
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -38,13 +40,14 @@ class FoldSchedule:
     sr: int
     sc: int
     t: int
-    passes: int
+    passes: float
     order: str
     row_fold: np.ndarray
     col_fold: np.ndarray
     used_rows: np.ndarray
     used_cols: np.ndarray
     fold_cycles: np.ndarray
+    work: np.ndarray                   # streaming cycles T' of each fold (fold_cycles less fill/drain)
     sram_words: dict[str, np.ndarray]  # operand -> words the array reads (outputs: writes) per fold
     slice_id: dict[str, np.ndarray]    # operand -> id of the operand slice each fold touches
 
@@ -60,6 +63,11 @@ class FoldSchedule:
     def col_folds(self) -> int:
         return -(-self.sc // self.cols)
 
+    def with_work(self, work: np.ndarray) -> "FoldSchedule":
+        """The same folds lasting `work[f]` streaming cycles each (value-dependent PEs)."""
+        work = np.asarray(work, dtype=np.int64)
+        return replace(self, work=work, fold_cycles=self.fold_cycles - self.work + work)
+
     def first_use_cycle(self, operand: str) -> int:
         """First cycle (in fold 0) at which the array reads `operand`."""
         if self.dataflow == "os":
@@ -73,7 +81,7 @@ def spatio_temporal(view: GemmView, dataflow: str) -> tuple[int, int, int]:
     return {"os": (m, n, k), "ws": (k, n, m), "is": (k, m, n)}[dataflow]
 
 
-def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: int,
+def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: float,
                   order: str) -> FoldSchedule:
     """The fold sequence of one GEMM instance (`order`: cols_outer or rows_outer)."""
     sr, sc, t = spatio_temporal(view, dataflow)
@@ -84,7 +92,7 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: i
         row_fold, col_fold = np.divmod(np.arange(row_folds * col_folds, dtype=np.int64), col_folds)
     used_rows = np.minimum(rows, sr - row_fold * rows)
     used_cols = np.minimum(cols, sc - col_fold * cols)
-    t_eff = t * passes
+    t_eff = int(t * passes) if float(t * passes).is_integer() else int(np.ceil(t * passes))
     if dataflow == "os":
         length = t_eff + rows + cols - 2
         words = {"input": used_rows * t, "weight": used_cols * t, "output": used_rows * used_cols}
@@ -97,7 +105,7 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: i
     return FoldSchedule(dataflow=dataflow, rows=rows, cols=cols, sr=sr, sc=sc, t=t, passes=passes,
                         order=order, row_fold=row_fold, col_fold=col_fold, used_rows=used_rows,
                         used_cols=used_cols, fold_cycles=np.full(row_fold.size, length, dtype=np.int64),
-                        sram_words=words, slice_id=slices)
+                        work=np.full(row_fold.size, t_eff, dtype=np.int64), sram_words=words, slice_id=slices)
 
 
 def operand_words(view: GemmView) -> dict[str, int]:
@@ -129,8 +137,9 @@ def fetched_words(schedule: FoldSchedule, operand: str, total_words: int, buffer
 class Tiles:
     """Folds cut along time into sub-tiles whose streamed slices fit a buffer (plain arrays).
 
-    A fold with n chunks streams T = sum of the chunks' t_c steps; chunk c lasts t_c * passes
-    cycles plus the fold's fill/drain overhead (os: R + C - 2 on the last chunk; ws/is: 2R - 1
+    A fold with n chunks streams T = sum of the chunks' t_c steps; chunk c gets the share
+    floor(W*S_c/T) - floor(W*S_(c-1)/T) of the fold's work W (S_c: steps up to chunk c; = t_c * passes
+    for a dense PE) plus the fold's fill/drain overhead (os: R + C - 2 on the last chunk; ws/is: 2R - 1
     on the first, C - 1 on the last), so the chunks of a fold last exactly as long as the fold.
     Outputs: os folds emit at the end of their last chunk; ws/is chunks emit one row of partial
     sums per streamed step. `share` is the chunk's fraction of its fold's streamed words.
@@ -151,10 +160,12 @@ def split_folds(schedule: FoldSchedule, chunks: np.ndarray, out_cols: np.ndarray
     start = np.repeat(np.cumsum(chunks) - chunks, chunks)
     c = np.arange(fold.size) - start
     n = chunks[fold]
-    t, p, rows, cols = schedule.t, schedule.passes, schedule.rows, schedule.cols
+    t, rows, cols = schedule.t, schedule.rows, schedule.cols
     steps = t // n + (c < t % n)
     first, last = c == 0, c == n - 1
-    work = steps * p
+    done = _steps_done(steps, start)
+    fold_work = schedule.work[fold]
+    work = fold_work * done // t - fold_work * (done - steps) // t
     used_rows = schedule.used_rows[fold]
     if schedule.dataflow == "os":
         cycles = work + np.where(last, rows + cols - 2, 0)
@@ -169,6 +180,13 @@ def split_folds(schedule: FoldSchedule, chunks: np.ndarray, out_cols: np.ndarray
         emits = np.ones(fold.size, dtype=bool)
     return Tiles(fold=fold, share=steps / t, cycles=cycles.astype(np.int64), out_first=out_first.astype(np.int64),
                  out_last=out_last.astype(np.int64), out_cols=np.where(emits, out_cols[fold], 0).astype(np.int64))
+
+
+def _steps_done(steps: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Steps streamed up to and including each chunk, counted within its fold."""
+    total = np.cumsum(steps)
+    before_fold = np.where(start > 0, total[np.maximum(start - 1, 0)], 0)
+    return total - before_fold
 
 
 def chunks_to_fit(schedule: FoldSchedule, level: MemoryLevel, word_bytes: dict[str, float]) -> np.ndarray:

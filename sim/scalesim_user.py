@@ -156,7 +156,7 @@ def set_index(stream: np.ndarray, words: int, n_addresses: int):
 
 def emulate(op, hw: Hardware, word_bytes: dict[str, float]) -> UserTiming:
     """Timing of one instance of `op` under SCALE-Sim v3.0.0's USER-mode memory system."""
-    if pe_model.passes(hw.pe, op.formats) != 1:
+    if pe_model.step_cycles(hw.pe, op) != 1 or pe_model.lanes(hw.pe, op) != 1:
         raise pe_model.Infeasible("the scalesim_v3_user memory model emulates SCALE-Sim, whose PEs "
                                   "take one cycle per MAC; this op needs several passes")
     sram, dram = hw.memory

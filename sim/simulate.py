@@ -20,6 +20,10 @@ Per GEMM-like op (see `sim.mapping` for folds and tiles, `sim.engine` for timing
   cycles_incl_prefetch = drain end - fill start, the whole layer; latency_s = that / clock_hz.
   `instances` (batched GEMMs, conv groups) run one after another, split over `cores` arrays
   that share the backing store's bandwidth equally.
+PEs (hwmodels.pe): the op is folded with K' = ceil(K/d) for a PE consuming d K-elements per
+step (a word then holds d elements) and T' = T * step cycles; a PE whose timing depends on
+values gets each fold's work from the op's value tensors (sim.values), else the dense worst
+case, and `cycle_model` says which. Synthesized PEs are charged per PE per compute cycle.
 Vector ops run on the vector unit as a double-buffered stream:
   cycles = max(ceil(elements*ops_per_element / (lanes*ops_per_lane)), bytes / bandwidth).
 """
@@ -30,14 +34,15 @@ import math
 import numpy as np
 
 from hwmodels import pe as pe_model
-from hwmodels.costs import EnergyTable
+from hwmodels.costs import EnergyTable, default_table
 from hwmodels.spec import Hardware, MemoryLevel
-from sim import mapping, scalesim_user
+from sim import mapping, scalesim_user, values
 from sim.energy import design_area_mm2, price_op
 from sim.engine import walk_folds
 from sim.result import OpResult, Result
 from workloads.formats import parse_format
-from workloads.ops import Conv2d, Gemm, Vector
+from workloads.ops import Conv2d, Gemm, GemmView, Vector
+from workloads.values import operand_codes
 from workloads.workload import Workload
 
 FILL_GRANULES = 100
@@ -45,7 +50,7 @@ FILL_GRANULES = 100
 
 def simulate(workload: Workload, hw: Hardware, table: EnergyTable | None = None) -> Result:
     """Evaluate `workload` on `hw`; energies priced with `table` (Horowitz at hw's node by default)."""
-    table = table or EnergyTable().at_node(hw.technology_node_nm)
+    table = table or default_table(hw.technology_node_nm)
     area_mm2 = design_area_mm2(hw, table)
     ops = tuple(price_op(simulate_op(op, hw), hw, table) for op in workload.ops)
     return Result(design=hw.name, workload=workload.name, clock_hz=hw.clock_hz,
@@ -61,19 +66,46 @@ def simulate_op(op, hw: Hardware) -> OpResult:
     raise TypeError(f"no simulation for op kind {op.kind!r}")
 
 
-def _bytes_per_word(op) -> dict[str, float]:
+def _bytes_per_word(op, lanes: int = 1) -> dict[str, float]:
+    """Bytes of one array word per operand; a word of a d-lane PE holds d input/weight elements."""
     f = op.formats
     weight_bits = f.weight_bytes(1) * 8
-    return {"weight": weight_bits / 8, "input": parse_format(f.activation).bits_per_element / 8,
+    return {"weight": lanes * weight_bits / 8, "input": lanes * parse_format(f.activation).bits_per_element / 8,
             "output": parse_format(f.output).bits_per_element / 8}
 
 
+def _lane_view(view: GemmView, lanes: int) -> GemmView:
+    """The GEMM as the array sees it when each PE step consumes `lanes` elements of K."""
+    if lanes == 1:
+        return view
+    return view.model_copy(update={"k": -(-view.k // lanes),
+                                   "distinct_input_words": -(-view.distinct_input_words // lanes)})
+
+
+def _value_timing(op, pe, sched, lanes: int):
+    """(schedule, cycle model, mean effectual terms per element): fold work from values when the
+    PE needs them and the op has them, else the dense worst case. The instances of a batched op
+    (each with its own values) are timed with their mean per-fold work."""
+    cost = pe_model.serial_cost(pe, op)
+    if cost is None:
+        return sched, "dense", None
+    codes = operand_codes(op, cost.operand)
+    if codes is None:
+        return sched, f"dense worst case (no {cost.operand} values)", None
+    work = np.mean([values.fold_work(sched, instance, cost, lanes) for instance in codes], axis=0)
+    mean = values.mean_cost(codes, np.ascontiguousarray(cost.term_table, dtype=np.int64), cost.offset)
+    return sched.with_work(np.ceil(work)), f"values ({cost.what})", float(mean)
+
+
 def _array_op(op, hw: Hardware) -> OpResult:
-    view = op.gemm_view()
-    passes = pe_model.passes(hw.pe, op.formats)
-    word_bytes = _bytes_per_word(op)
-    order = mapping.choose_order(view, hw, passes, word_bytes)
-    sched = mapping.fold_schedule(view, hw.array.rows, hw.array.cols, hw.array.dataflow, passes, order)
+    true_view = op.gemm_view()
+    lanes = pe_model.lanes(hw.pe, op)
+    step = pe_model.step_cycles(hw.pe, op)
+    view = _lane_view(true_view, lanes)
+    word_bytes = _bytes_per_word(op, lanes)
+    order = mapping.choose_order(view, hw, step, word_bytes)
+    sched = mapping.fold_schedule(view, hw.array.rows, hw.array.cols, hw.array.dataflow, step, order)
+    sched, cycle_model, mean = _value_timing(op, hw.pe, sched, lanes)
     rounds = math.ceil(view.instances / hw.array.cores)
     sharing = min(hw.array.cores, view.instances)  # arrays sharing the backing store's bandwidth
     totals = mapping.operand_words(view)
@@ -90,16 +122,19 @@ def _array_op(op, hw: Hardware) -> OpResult:
     total_cycles = rounds * int(cycles)
     whole_layer = rounds * int(drain_end - fill_start)
     pes = hw.array.rows * hw.array.cols * hw.array.cores
+    counts = pe_model.op_counts(hw.pe, op, true_view.macs, true_view.instances, mean)
+    if hw.pe.synthesized:  # every PE charged every compute cycle (BitMoD / Bit Fusion simulators)
+        counts[hw.pe.synthesized] = float(rounds * compute_cycles * pes)
     return OpResult(
-        name=op.name, kind=op.kind, repeat=op.repeat, macs=view.macs,
+        name=op.name, kind=op.kind, repeat=op.repeat, macs=true_view.macs,
         cycles=total_cycles, compute_cycles=rounds * compute_cycles, stall_cycles=rounds * stall,
         cycles_incl_prefetch=whole_layer, latency_s=whole_layer / hw.clock_hz,
-        utilization=view.macs / (total_cycles * pes) if total_cycles > 0 else 0.0,
+        utilization=true_view.macs / (total_cycles * pes * lanes) if total_cycles > 0 else 0.0,
         mapping_efficiency=float(np.mean(sched.used_rows * sched.used_cols) / (hw.array.rows * hw.array.cols)),
         folds=sched.folds * view.instances,
         bound=_bound(hw, rounds * compute_cycles, read_bytes, write_bytes, sharing),
         read_bytes=read_bytes, write_bytes=write_bytes,
-        op_counts={kind: n * view.macs for kind, n in pe_model.mac_op_counts(hw.pe, op.formats).items()},
+        op_counts=counts, cycle_model=cycle_model,
     )
 
 
@@ -233,7 +268,7 @@ def _vector_op(op: Vector, hw: Hardware) -> OpResult:
     cycles = max(compute, math.ceil(memory_cycles))
     read_bytes = {level.name: float(in_bytes) for level in hw.memory}
     write_bytes = {level.name: float(out_bytes) for level in hw.memory}
-    kind = pe_model._add_kind(op.formats.activation)
+    kind = pe_model.add_kind(op.formats.activation)
     return OpResult(
         name=op.name, kind=op.kind, repeat=op.repeat, macs=0, cycles=cycles, compute_cycles=compute,
         stall_cycles=cycles - compute, cycles_incl_prefetch=cycles, latency_s=cycles / hw.clock_hz,

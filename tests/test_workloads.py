@@ -93,7 +93,7 @@ def test_committed_schema_is_current_and_validates_traces():
     ("quarch_trace: 2\nops: []\n", "quarch_trace: 2: unsupported trace version"),
     ("[1, 2]\n", "not a quarch trace"),
     ("quarch_trace: 1\nops:\n  - {kind: gemm, name: g, m: 4, n: 4, k: 0}\n", "ops.0.gemm.k: 0: Input should be greater than 0"),
-    ("quarch_trace: 1\nops:\n  - {kind: gemm, name: g, m: 4, n: 4, k: 4, colour: red}\n", "ops.0.gemm.colour: 'red': unknown field; allowed are batch, formats, k, kind, m, n, name, repeat, weight_kind$"),
+    ("quarch_trace: 1\nops:\n  - {kind: gemm, name: g, m: 4, n: 4, k: 4, colour: red}\n", "ops.0.gemm.colour: 'red': unknown field; allowed are batch, formats, k, kind, m, n, name, repeat, values, weight_kind$"),
     ("quarch_trace: 1\nops:\n  - {kind: gemm, name: g, m: 4, n: 4, k: 4, formats: {weight: int99}}\n", "unknown number format 'int99'"),
     ("quarch_trace: 1\nops:\n  - {kind: matmul, name: g}\n", "ops.0: Input tag 'matmul' found using 'kind' does not match any of the expected tags"),
 ])

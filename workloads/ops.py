@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator,
 
 from workloads.errors import register_model
 from workloads.formats import parse_format
+from workloads.values import OpValues
 
 
 class _Frozen(BaseModel):
@@ -24,13 +25,14 @@ class OpFormats(_Frozen):
 
     `group_size` is the number of contiguous weights sharing one quantization scale along
     the reduction dimension K (None = per-channel/per-tensor scales, which add no
-    per-element storage).
+    per-element storage); each group's scale takes `scale_bits` bits.
     """
 
     weight: str = "int8"
     activation: str = "int8"
     output: str = "int8"
     group_size: PositiveInt | None = None
+    scale_bits: PositiveInt = 16
 
     @field_validator("weight", "activation", "output")
     @classmethod
@@ -38,11 +40,11 @@ class OpFormats(_Frozen):
         return parse_format(name).name
 
     def weight_bytes(self, elements: int) -> float:
-        """Storage of `elements` weights: element bits + amortized scale bits (16-bit scale per group)."""
+        """Storage of `elements` weights: element bits + amortized scale bits (scale_bits per group)."""
         fmt = parse_format(self.weight)
         bits = fmt.bits_per_element
         if self.group_size is not None and fmt.kind != "block":
-            bits += 16.0 / self.group_size
+            bits += self.scale_bits / self.group_size
         return elements * bits / 8.0
 
     def activation_bytes(self, elements: int) -> float:
@@ -74,6 +76,7 @@ class _OpBase(_Frozen):
     name: str = Field(min_length=1)
     repeat: PositiveInt = 1
     formats: OpFormats = OpFormats()
+    values: OpValues | None = None  # value tensors for value-dependent PEs (workloads.values)
 
 
 @register_model
