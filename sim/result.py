@@ -36,6 +36,7 @@ class OpResult:
     compute_energy_pj: dict[str, float] = field(default_factory=dict)
     memory_energy_pj: dict[str, float] = field(default_factory=dict)
     static_energy_j: float = 0.0
+    note: str = ""  # what the target model chose or had to emulate (kernel, tile, format fallback)
 
     @property
     def energy_j(self) -> float:

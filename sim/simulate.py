@@ -22,6 +22,8 @@ Per GEMM-like op (see `sim.mapping` for folds and tiles, `sim.engine` for timing
   that share the backing store's bandwidth equally.
 Vector ops run on the vector unit as a double-buffered stream:
   cycles = max(ceil(elements*ops_per_element / (lanes*ops_per_lane)), bytes / bandwidth).
+Other targets have their own model (`TARGET_MODELS`: sim.gpu for `target: gpu`), which returns
+ops already priced by that target's power model.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ import numpy as np
 from hwmodels import pe as pe_model
 from hwmodels.costs import EnergyTable
 from hwmodels.spec import Hardware, MemoryLevel
-from sim import mapping, scalesim_user
+from sim import gpu, mapping, scalesim_user
 from sim.energy import design_area_mm2, price_op
 from sim.engine import walk_folds
 from sim.result import OpResult, Result
@@ -41,19 +43,26 @@ from workloads.ops import Conv2d, Gemm, Vector
 from workloads.workload import Workload
 
 FILL_GRANULES = 100
+TARGET_MODELS = {"gpu": gpu.simulate_op}
 
 
 def simulate(workload: Workload, hw: Hardware, table: EnergyTable | None = None) -> Result:
-    """Evaluate `workload` on `hw`; energies priced with `table` (Horowitz at hw's node by default)."""
-    table = table or EnergyTable().at_node(hw.technology_node_nm)
-    area_mm2 = design_area_mm2(hw, table)
-    ops = tuple(price_op(simulate_op(op, hw), hw, table) for op in workload.ops)
+    """Evaluate `workload` on `hw`; ASIC energies priced with `table` (Horowitz at hw's node by default)."""
+    if hw.target in TARGET_MODELS:
+        area_mm2 = 0.0
+        ops = tuple(simulate_op(op, hw) for op in workload.ops)
+    else:
+        table = table or EnergyTable().at_node(hw.technology_node_nm)
+        area_mm2 = design_area_mm2(hw, table)
+        ops = tuple(price_op(simulate_op(op, hw), hw, table) for op in workload.ops)
     return Result(design=hw.name, workload=workload.name, clock_hz=hw.clock_hz,
                   pes=hw.array.rows * hw.array.cols * hw.array.cores, area_mm2=area_mm2, ops=ops)
 
 
 def simulate_op(op, hw: Hardware) -> OpResult:
-    """Counts and timing of one execution of `op` (energy fields left empty)."""
+    """Counts and timing of one execution of `op` (ASIC: energy fields left empty)."""
+    if hw.target in TARGET_MODELS:
+        return TARGET_MODELS[hw.target](op, hw)
     if isinstance(op, Vector):
         return _vector_op(op, hw)
     if isinstance(op, (Gemm, Conv2d)):

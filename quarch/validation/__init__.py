@@ -1,1 +1,1 @@
-"""Reproductions of published results, each a setup + expected figure + tolerance + source (to come)."""
+"""Reproductions of published results (setup, expected figure, tolerance, source), run by `quarch validate`."""
