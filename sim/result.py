@@ -85,14 +85,18 @@ class Result:
     pes: int
     area_mm2: float
     ops: tuple[OpResult, ...]
+    resources: dict[str, float] = field(default_factory=dict)  # FPGA: used and available DSP/LUT/FF/BRAM/URAM
 
     @property
     def total(self) -> Total:
         return _total(self)
 
     def to_dict(self) -> dict:
-        return {"design": self.design, "workload": self.workload, "total": self.total.to_dict(),
+        data = {"design": self.design, "workload": self.workload, "total": self.total.to_dict(),
                 "ops": [op.to_dict() for op in self.ops]}
+        if self.resources:
+            data["resources"] = dict(self.resources)
+        return data
 
     def to_json(self, indent: int | None = 1) -> str:
         return json.dumps(self.to_dict(), indent=indent)

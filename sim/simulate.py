@@ -22,8 +22,8 @@ Per GEMM-like op (see `sim.mapping` for folds and tiles, `sim.engine` for timing
   that share the backing store's bandwidth equally.
 Vector ops run on the vector unit as a double-buffered stream:
   cycles = max(ceil(elements*ops_per_element / (lanes*ops_per_lane)), bytes / bandwidth).
-Other targets have their own model (`TARGET_MODELS`: sim.gpu for `target: gpu`), which returns
-ops already priced by that target's power model.
+Other targets have their own model (`TARGET_MODELS`: sim.gpu for `target: gpu`, sim.fpga for
+`target: fpga`), which returns ops already priced by that target's power model.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ import numpy as np
 from hwmodels import pe as pe_model
 from hwmodels.costs import EnergyTable
 from hwmodels.spec import Hardware, MemoryLevel
-from sim import gpu, mapping, scalesim_user
+from sim import fpga, gpu, mapping, scalesim_user
 from sim.energy import design_area_mm2, price_op
 from sim.engine import walk_folds
 from sim.result import OpResult, Result
@@ -43,7 +43,8 @@ from workloads.ops import Conv2d, Gemm, Vector
 from workloads.workload import Workload
 
 FILL_GRANULES = 100
-TARGET_MODELS = {"gpu": gpu.simulate_op}
+TARGET_MODELS = {"gpu": gpu.simulate_op, "fpga": fpga.simulate_op}
+TARGET_RESOURCES = {"fpga": fpga.check_fits}  # resources a design uses, reported with its result
 
 
 def simulate(workload: Workload, hw: Hardware, table: EnergyTable | None = None) -> Result:
@@ -55,8 +56,10 @@ def simulate(workload: Workload, hw: Hardware, table: EnergyTable | None = None)
         table = table or EnergyTable().at_node(hw.technology_node_nm)
         area_mm2 = design_area_mm2(hw, table)
         ops = tuple(price_op(simulate_op(op, hw), hw, table) for op in workload.ops)
+    resources = TARGET_RESOURCES[hw.target](hw) if hw.target in TARGET_RESOURCES else {}
     return Result(design=hw.name, workload=workload.name, clock_hz=hw.clock_hz,
-                  pes=hw.array.rows * hw.array.cols * hw.array.cores, area_mm2=area_mm2, ops=ops)
+                  pes=hw.array.rows * hw.array.cols * hw.array.cores, area_mm2=area_mm2, ops=ops,
+                  resources=resources)
 
 
 def simulate_op(op, hw: Hardware) -> OpResult:
