@@ -74,7 +74,7 @@ def test_more_hbm_channels_for_weights_speed_up_a_weight_bound_gemm():
     hw = load_hardware("u280", sets + ["fpga.channels_used.weight=1"])
     hand = 8192 * 512 / (hw.fpga.channel_bytes_per_s * hw.fpga.channel_efficiency)
     assert one.total.latency_s == pytest.approx(hand, rel=0.1)
-    assert one.resources["channels"] == 11 and one.ops[0].bound == "hbm"
+    assert one.resources["channels"] == 11 and one.ops[0].stall_cycles > 0
 
 
 def test_too_many_channels_is_a_spec_error():
