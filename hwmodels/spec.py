@@ -12,6 +12,8 @@ from typing import Annotated, Literal, Union
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeFloat, NonNegativeInt, PositiveFloat,
                       PositiveInt, field_validator, model_validator)
 
+from hwmodels.fpga import FpgaSpec
+from hwmodels.gpu import GpuSpec
 from hwmodels.pe_specs import (BitFusionPE, BitModPE, LMulPE, LoomPE, LutGemmPE, LutTensorCorePE, MixPE,
                                PESpec, PragmaticPE, ShiftAddLLMPE, ShiftPE, StripesPE, TMacPE)
 from workloads.errors import register_model
@@ -170,6 +172,8 @@ class Hardware(_Frozen):
     memory: tuple[MemoryLevel, ...] = Field(min_length=1)
     mapper: MapperSpec = MapperSpec()
     static_power_w: NonNegativeFloat = 0.0
+    gpu: GpuSpec | None = None
+    fpga: FpgaSpec | None = None
 
     @field_validator("technology_node_nm")
     @classmethod
@@ -197,6 +201,15 @@ class Hardware(_Frozen):
             if level.capacity_bytes is None:
                 raise ValueError(f"memory level '{level.name}' needs capacity_bytes (only the "
                                  "outermost level is unbounded)")
+        if (self.target == "gpu") != (self.gpu is not None):
+            raise ValueError("a gpu section is required for target gpu and allowed only there")
+        if (self.target == "fpga") != (self.fpga is not None):
+            raise ValueError("an fpga section is required for target fpga and allowed only there")
+        if self.fpga is not None and sum(self.fpga.channels_used.values()) > self.fpga.channels:
+            raise ValueError(f"fpga.channels_used takes {sum(self.fpga.channels_used.values())} channels; "
+                             f"{self.fpga.device} has {self.fpga.channels}")
+        if self.target == "gpu" and len(self.memory) != 3:
+            raise ValueError("a gpu design has three memory levels: shared memory (per SM), L2, DRAM")
         if self.mapper.memory_model == "scalesim_v3_user" and (
                 len(self.memory) != 2 or set(self.memory[0].holds) != set(OPERANDS) or self.array.cores != 1):
             raise ValueError("memory_model scalesim_v3_user emulates SCALE-Sim: it needs exactly two memory "

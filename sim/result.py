@@ -37,6 +37,7 @@ class OpResult:
     memory_energy_pj: dict[str, float] = field(default_factory=dict)
     static_energy_j: float = 0.0
     cycle_model: str = "dense"  # "dense", "dense worst case (no ... values)" or "values (...)"
+    note: str = ""  # what the target model chose or had to emulate (kernel, tile, format fallback)
 
     @property
     def energy_j(self) -> float:
@@ -85,14 +86,18 @@ class Result:
     pes: int
     area_mm2: float
     ops: tuple[OpResult, ...]
+    resources: dict[str, float] = field(default_factory=dict)  # FPGA: used and available DSP/LUT/FF/BRAM/URAM
 
     @property
     def total(self) -> Total:
         return _total(self)
 
     def to_dict(self) -> dict:
-        return {"design": self.design, "workload": self.workload, "total": self.total.to_dict(),
+        data = {"design": self.design, "workload": self.workload, "total": self.total.to_dict(),
                 "ops": [op.to_dict() for op in self.ops]}
+        if self.resources:
+            data["resources"] = dict(self.resources)
+        return data
 
     def to_json(self, indent: int | None = 1) -> str:
         return json.dumps(self.to_dict(), indent=indent)

@@ -26,6 +26,8 @@ values gets each fold's work from the op's value tensors (sim.values), else the 
 case, and `cycle_model` says which. Synthesized PEs are charged per PE per compute cycle.
 Vector ops run on the vector unit as a double-buffered stream:
   cycles = max(ceil(elements*ops_per_element / (lanes*ops_per_lane)), bytes / bandwidth).
+Other targets have their own model (`TARGET_MODELS`: sim.gpu for `target: gpu`, sim.fpga for
+`target: fpga`), which returns ops already priced by that target's power model.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ import numpy as np
 from hwmodels import pe as pe_model
 from hwmodels.costs import EnergyTable, default_table
 from hwmodels.spec import Hardware, MemoryLevel
-from sim import mapping, scalesim_user, values
+from sim import fpga, gpu, mapping, scalesim_user, values
 from sim.energy import design_area_mm2, price_op
 from sim.engine import walk_folds
 from sim.result import OpResult, Result
@@ -46,19 +48,29 @@ from workloads.values import operand_codes
 from workloads.workload import Workload
 
 FILL_GRANULES = 100
+TARGET_MODELS = {"gpu": gpu.simulate_op, "fpga": fpga.simulate_op}
+TARGET_RESOURCES = {"fpga": fpga.check_fits}  # resources a design uses, reported with its result
 
 
 def simulate(workload: Workload, hw: Hardware, table: EnergyTable | None = None) -> Result:
-    """Evaluate `workload` on `hw`; energies priced with `table` (Horowitz at hw's node by default)."""
-    table = table or default_table(hw.technology_node_nm)
-    area_mm2 = design_area_mm2(hw, table)
-    ops = tuple(price_op(simulate_op(op, hw), hw, table) for op in workload.ops)
+    """Evaluate `workload` on `hw`; ASIC energies priced with `table` (Horowitz at hw's node by default)."""
+    if hw.target in TARGET_MODELS:
+        area_mm2 = 0.0
+        ops = tuple(simulate_op(op, hw) for op in workload.ops)
+    else:
+        table = table or default_table(hw.technology_node_nm)
+        area_mm2 = design_area_mm2(hw, table)
+        ops = tuple(price_op(simulate_op(op, hw), hw, table) for op in workload.ops)
+    resources = TARGET_RESOURCES[hw.target](hw) if hw.target in TARGET_RESOURCES else {}
     return Result(design=hw.name, workload=workload.name, clock_hz=hw.clock_hz,
-                  pes=hw.array.rows * hw.array.cols * hw.array.cores, area_mm2=area_mm2, ops=ops)
+                  pes=hw.array.rows * hw.array.cols * hw.array.cores, area_mm2=area_mm2, ops=ops,
+                  resources=resources)
 
 
 def simulate_op(op, hw: Hardware) -> OpResult:
-    """Counts and timing of one execution of `op` (energy fields left empty)."""
+    """Counts and timing of one execution of `op` (ASIC: energy fields left empty)."""
+    if hw.target in TARGET_MODELS:
+        return TARGET_MODELS[hw.target](op, hw)
     if isinstance(op, Vector):
         return _vector_op(op, hw)
     if isinstance(op, (Gemm, Conv2d)):
