@@ -274,6 +274,19 @@ def fp8_vs_int8() -> list[Outcome]:
                   pe_model.pe_area_um2(fp8, table) / pe_model.pe_area_um2(int8, table), check="range")]
 
 
+def gpu_fpga() -> list[Outcome]:
+    """The GPU/FPGA reproductions of `quarch.validation.gpu_fpga` (bounds [low, high] as published)."""
+    from quarch.validation.gpu_fpga import REPRODUCTIONS as TARGETS
+    outcomes = []
+    for r in TARGETS:
+        value = float(r.compute())
+        if r.published is None:
+            outcomes.append(judge(r.claim, r.source, (r.low, r.high), value, check="range"))
+        else:
+            outcomes.append(judge(r.claim, r.source, r.published, value, tolerance=r.high / r.published - 1))
+    return outcomes
+
+
 REPRODUCTIONS = {"bitmod": bitmod, "stripes": stripes, "loom": loom, "pragmatic": pragmatic, "bitfusion": bitfusion,
                  "lut_tensor_core": lut_tensor_core, "tmac": tmac, "shiftaddllm": shiftaddllm, "lmul": lmul,
-                 "mixpe": mixpe, "fp8_vs_int8": fp8_vs_int8}
+                 "mixpe": mixpe, "fp8_vs_int8": fp8_vs_int8, "gpu_fpga": gpu_fpga}
