@@ -136,8 +136,9 @@ def _tampered(made: Path, tmp_path: Path, entry: int, metric: str, change) -> Pa
 def test_create_records_values_version_revision_and_relocates_files(made):
     data = yaml.safe_load(made.read_text())
     assert data["quarch_version"] == regression.quarch_version() == "0.1.0"
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
-    if head.returncode == 0:
+    head = shutil.which("git") and subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+                                                  capture_output=True, text=True)
+    if head and head.returncode == 0:
         assert data["git_revision"].removesuffix("-dirty") == head.stdout.strip()
     first, second = data["entries"]
     assert first["name"] == ("systolic-int8-32x32-os [array.rows=16] [memory.dram.read_bandwidth_bytes_per_cycle=8]"
