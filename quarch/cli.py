@@ -131,3 +131,4 @@ def main() -> None:
 # (one import line each, kept at the end to avoid a circular import).
 from quarch import cli_trace  # noqa: E402,F401
 from quarch import cli_validate  # noqa: E402,F401
+from quarch import cli_check  # noqa: E402,F401

@@ -150,10 +150,13 @@ def test_value_shape_mismatch_names_the_op_and_shapes(tmp_path):
         operand_codes(op, "input")
 
 
-def test_28nm_table_prices_only_28nm_figures():
-    with pytest.raises(SpecError, match="cannot be priced by table synth-28nm"):
-        default_table(28).op_energy_pj("add:int32")
+def test_28nm_table_uses_28nm_figures_and_prices_other_primitives_at_32nm():
+    from hwmodels.costs import EnergyTable
     assert default_table(28).op_energy_pj("pe:bitmod") == pytest.approx(0.84)
+    # primitives without a 28 nm figure (vector-unit adds): Horowitz scaled to 32 nm, never below
+    assert default_table(28).op_energy_pj("add:int32") == EnergyTable().at_node(32).op_energy_pj("add:int32")
+    with pytest.raises(SpecError, match="'pe:no_such_pe' has no cost model"):
+        default_table(28).op_energy_pj("pe:no_such_pe")
 
 
 # ----------------------------------------------------------------------------- value kernels vs numpy

@@ -66,16 +66,16 @@ def _members(annotation) -> list[type[BaseModel]]:
 
 
 def _allowed_fields(model: type[BaseModel], loc: tuple) -> list[str]:
-    """Field names of the model reached by following `loc` (list indexes and union tags included)."""
+    """Field names (as written in files: aliases) of the model reached by following `loc`."""
     candidates = [model]
     for part in loc:
         step = []
         for cls in candidates:
-            if str(part) in cls.model_fields:
-                step += _members(cls.model_fields[str(part)].annotation)
-            elif any(field.default == part for field in cls.model_fields.values()):
-                step.append(cls)  # discriminated-union tag, e.g. 'gemm'
-            elif isinstance(part, int):
-                step.append(cls)  # list position
-        candidates = step
-    return sorted({name for cls in candidates for name in cls.model_fields})
+            written = {field.alias or name: field for name, field in cls.model_fields.items()}
+            if str(part) in written:
+                step += _members(written[str(part)].annotation)
+        tagged = [cls for cls in candidates if isinstance(part, str)
+                  and any(field.default == part for field in cls.model_fields.values())]
+        # a discriminated-union tag (e.g. 'gemm') picks its member; a list position or dict key keeps the model
+        candidates = step or tagged or candidates
+    return sorted({field.alias or name for cls in candidates for name, field in cls.model_fields.items()})
