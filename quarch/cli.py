@@ -129,3 +129,4 @@ def main() -> None:
 
 # Commands of other topics live in their own modules and register themselves on `app`
 # (one import line each, kept at the end to avoid a circular import).
+from quarch import cli_dse  # noqa: E402,F401

@@ -43,11 +43,14 @@ from workloads.workload import Workload
 FILL_GRANULES = 100
 
 
-def simulate(workload: Workload, hw: Hardware, table: EnergyTable | None = None) -> Result:
-    """Evaluate `workload` on `hw`; energies priced with `table` (Horowitz at hw's node by default)."""
+def simulate(workload: Workload, hw: Hardware, table: EnergyTable | None = None, run_op=None) -> Result:
+    """Evaluate `workload` on `hw`; energies priced with `table` (Horowitz at hw's node by default).
+
+    `run_op(op, hw) -> OpResult` replaces `simulate_op` (e.g. a memo of it, see dse.evaluate).
+    """
     table = table or EnergyTable().at_node(hw.technology_node_nm)
     area_mm2 = design_area_mm2(hw, table)
-    ops = tuple(price_op(simulate_op(op, hw), hw, table) for op in workload.ops)
+    ops = tuple(price_op((run_op or simulate_op)(op, hw), hw, table) for op in workload.ops)
     return Result(design=hw.name, workload=workload.name, clock_hz=hw.clock_hz,
                   pes=hw.array.rows * hw.array.cols * hw.array.cores, area_mm2=area_mm2, ops=ops)
 

@@ -1,7 +1,9 @@
-"""Built-in workloads available with no files: ResNet-18 and a Llama-2-7B decoder layer.
+"""Built-in workloads available with no files: ResNet-18/50 and a Llama-2-7B decoder layer.
 
-ResNet-18 (He et al., CVPR 2016, Table 1) at 224x224, padded convolutions, identical
-layers as repeats; ~1.82 G MACs. The Llama-2-7B layer (hidden 4096, MLP 11008, 32 heads;
+ResNet-18 and ResNet-50 (He et al., CVPR 2016, Table 1) at 224x224, padded convolutions,
+identical layers as repeats; ~1.82 G and ~3.86 G MACs. ResNet-50 follows the paper: the
+bottleneck's first 1x1 conv carries the stride (sec. 3.4; torchvision's "v1.5" moves it to
+the 3x3 conv, 4.09 G MACs) and projection shortcuts only where the shape changes (option B). The Llama-2-7B layer (hidden 4096, MLP 11008, 32 heads;
 Touvron et al. 2023) is one decode step at batch 1 with a 2048-token KV cache.
 """
 from __future__ import annotations
@@ -39,6 +41,29 @@ def resnet18() -> Workload:
                     ops=tuple(ops))
 
 
+def resnet50() -> Workload:
+    ops = [_conv("conv1", 224, 3, 64, 7, 2),
+           Vector(name="maxpool", operation="reduce_max", elements=112 * 112 * 64, outputs=56 * 56 * 64,
+                  formats=INT8)]
+    size, cin = 56, 64
+    for stage, (width, blocks) in enumerate(((64, 3), (128, 4), (256, 6), (512, 3)), start=2):
+        stride = 1 if stage == 2 else 2
+        out = size // stride
+        ops += [_conv(f"conv{stage}_1.a", size, cin, width, 1, stride),
+                _conv(f"conv{stage}_1.b", out, width, width, 3),
+                _conv(f"conv{stage}_1.c", out, width, 4 * width, 1),
+                _conv(f"conv{stage}_1.projection", size, cin, 4 * width, 1, stride),
+                _conv(f"conv{stage}_x.a", out, 4 * width, width, 1, repeat=blocks - 1),
+                _conv(f"conv{stage}_x.b", out, width, width, 3, repeat=blocks - 1),
+                _conv(f"conv{stage}_x.c", out, width, 4 * width, 1, repeat=blocks - 1),
+                Vector(name=f"conv{stage}.add", operation="add", elements=out * out * 4 * width, inputs=2,
+                       repeat=blocks, formats=INT8)]
+        size, cin = out, 4 * width
+    ops += [Vector(name="avgpool", operation="reduce_sum", elements=7 * 7 * 2048, outputs=2048, formats=INT8),
+            Gemm(name="fc", m=1, n=1000, k=2048, formats=INT8)]
+    return Workload(metadata=WorkloadMetadata(model="resnet50", source="quarch built-in"), ops=tuple(ops))
+
+
 def llama2_7b_decode_layer() -> Workload:
     context = 2048
     fp16 = OpFormats(weight="fp16", activation="fp16", output="fp16")
@@ -55,4 +80,4 @@ def llama2_7b_decode_layer() -> Workload:
                                               source="quarch built-in"), ops=ops)
 
 
-BUILTIN = {"resnet18": resnet18, "llama2-7b-layer": llama2_7b_decode_layer}
+BUILTIN = {"resnet18": resnet18, "resnet50": resnet50, "llama2-7b-layer": llama2_7b_decode_layer}
