@@ -76,7 +76,7 @@ class DaskExecutor:
             batches[future.key] = batch
             running.add(future)
 
-        for _ in range(min(2 * self.workers, len(queue))):
+        while queue and running.count() < 2 * self.workers:
             submit()
         for future in running:
             batch = batches.pop(future.key)

@@ -44,6 +44,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, ValidationError, model_validator
 
@@ -163,11 +164,10 @@ class Constraint:
     op: str
     bound: float
 
-    def holds(self, values):
-        return _COMPARE[self.op](values, self.bound)
+    def holds(self, values) -> np.ndarray:
+        return _COMPARE[self.op](np.asarray(values, dtype=float), self.bound)
 
-    def violation(self, values):
-        import numpy as np
+    def violation(self, values) -> np.ndarray:
         values = np.asarray(values, dtype=float)
         excess = {"<=": values - self.bound, "<": values - self.bound, ">=": self.bound - values,
                   ">": self.bound - values, "==": np.abs(values - self.bound)}[self.op]
@@ -329,6 +329,12 @@ class Space(_Frozen):
         from dse.evaluate import IDENTITY, metric_names  # the row schema lives with the evaluation
         for spec in self.base_choices:
             self._at(f"hardware {spec!r}", lambda: self.bases[spec])
+        reserved = set(metric_names(self.level_names)) | set(IDENTITY)
+        clash = sorted(set(self.names) - {WORKLOAD_PARAMETER} & reserved)
+        if clash:
+            raise SpecError(f"{clash[0]!r} is a result column, not a parameter", file=self._file,
+                            field=f"parameters.{clash[0]}")
+
         for spec in self.workload_choices:
             self._at(f"workload {spec!r}", lambda: self.workload(spec))
         format_values = {name[len(FORMAT_PREFIX):]: p.grid or [] for name, p in self.parameters.items()
@@ -345,11 +351,6 @@ class Space(_Frozen):
                     raise SpecError(f"{name!r} is not a field of the base design ({', '.join(self.base_choices)}); "
                                     f"top-level fields are {', '.join(next(iter(self.bases.values())))}",
                                     file=self._file, field=f"parameters.{name}")
-        reserved = set(metric_names(self.level_names)) | set(IDENTITY)
-        clash = sorted(set(self.names) - {WORKLOAD_PARAMETER} & reserved)
-        if clash:
-            raise SpecError(f"{clash[0]!r} is a result column, not a parameter", file=self._file,
-                            field=f"parameters.{clash[0]}")
         known = reserved - set(IDENTITY) | set(self.names)
         for where, metric in ([(f"objectives.{i}.metric", o.metric) for i, o in enumerate(self.objectives)]
                               + [(f"constraints.{i}", c.metric) for i, c in enumerate(self.constraint_list)]):

@@ -74,7 +74,7 @@ def latin_hypercube(space: Space, budget: int, seed: int) -> UnitCubeSampler:
 
 
 class Nsga2(Strategy):
-    """pymoo's NSGA-II on the unit cube, one generation per ask; stops after `budget` evaluations.
+    """pymoo's NSGA-II on the unit cube, one generation per ask, ceil(budget / population) generations.
 
     A failed design is infeasible (an extra constraint column) so selection drops it first.
     The last generation is whole, so up to population - 1 points more than `budget` are asked.
@@ -91,7 +91,8 @@ class Nsga2(Strategy):
         self._problem = Problem(n_var=dims, n_obj=len(space.objectives), n_ieq_constr=len(space.constraints) + 1,
                                 xl=np.zeros(dims), xu=np.ones(dims))
         self._algorithm = NSGA2(pop_size=population)
-        self._algorithm.setup(self._problem, termination=("n_eval", budget), seed=seed, verbose=False)
+        self._algorithm.setup(self._problem, termination=("n_gen", self.total // population), seed=seed,
+                              verbose=False)
         self._population = None
 
     def ask(self) -> list[dict] | None:
@@ -101,13 +102,12 @@ class Nsga2(Strategy):
         return [self.space.point_from_unit(x) for x in self._population.get("X")]
 
     def tell(self, points, objectives, violations) -> None:
-        from pymoo.core.evaluator import Evaluator
         from pymoo.problems.static import StaticProblem
 
         F, G = _finite(objectives), _finite(violations)
         failed = ~np.isfinite(objectives).all(axis=1)
         G = np.column_stack([G, failed.astype(float)])
-        Evaluator().eval(StaticProblem(self._problem, F=F, G=G), self._population)
+        self._algorithm.evaluator.eval(StaticProblem(self._problem, F=F, G=G), self._population)
         self._algorithm.tell(infills=self._population)
 
 

@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from workloads.builtin import llama2_7b_decode_layer, resnet18
+from workloads.builtin import llama2_7b_decode_layer, resnet18, resnet50
 from workloads.errors import SpecError
 from workloads.loader import load_workload
 from workloads.ops import Conv2d, Gemm, OpFormats, Vector
@@ -43,6 +43,15 @@ def test_depthwise_groups():
 def test_builtin_workloads_match_published_mac_counts():
     # ResNet-18: 1.8 GFLOPs (multiply-adds) in He et al. 2016, Table 1
     assert resnet18().macs == pytest.approx(1.8e9, rel=0.01)
+    # ResNet-50: 3.8 GFLOPs (multiply-adds) in Table 1, given to two digits; with the stride in the
+    # bottleneck's first 1x1 conv (the paper's placement) it is 3.86 G (torchvision's v1.5: 4.09 G)
+    assert resnet50().macs == pytest.approx(3.8e9, rel=0.02)
+    # ... and its 50 weighted layers (49 convs + fc; projections aside) hold torchvision's 25,557,032
+    # parameters less 53,120 batch-norm parameters and 1,000 fc biases
+    weights = sum(op.kernel_h * op.kernel_w * op.in_channels * op.out_channels * op.repeat
+                  for op in resnet50().ops if op.kind == "conv2d") + 2048 * 1000
+    assert weights == 25_557_032 - 53_120 - 1_000
+    assert sum(op.repeat for op in resnet50().ops if op.kind == "conv2d" and "projection" not in op.name) + 1 == 50
     # one Llama-2-7B layer decode step: 4*4096^2 + 3*4096*11008 weights + 2*4096*2048 attention MACs
     assert llama2_7b_decode_layer().macs == 4 * 4096**2 + 3 * 4096 * 11008 + 2 * 4096 * 2048
 
