@@ -123,8 +123,7 @@ class OptunaNsga2(Strategy):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.space, self.total, self._optuna = space, budget, optuna
         self._population = min(space.nsga2.population, budget)
-        sampler = optuna.samplers.NSGAIISampler(population_size=self._population, seed=seed,
-                                                constraints_func=lambda trial: trial.user_attrs["violations"])
+        sampler = optuna.samplers.NSGAIISampler(population_size=self._population, seed=seed)
         self._study = optuna.create_study(directions=["minimize"] * len(space.objectives), sampler=sampler)
         self._trials, self._asked = [], 0
 
@@ -140,7 +139,8 @@ class OptunaNsga2(Strategy):
     def tell(self, points, objectives, violations) -> None:
         for trial, f, g in zip(self._trials, objectives, violations):
             if np.isfinite(f).all():
-                trial.set_user_attr("violations", [float(v) for v in g])
+                for name, violation in zip(self.space.constraints, g):
+                    trial.set_constraint(name, float(violation))
                 self._study.tell(trial, [float(v) for v in f])
             else:
                 self._study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
