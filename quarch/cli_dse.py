@@ -90,10 +90,11 @@ def _print_front(store: Path, objectives: str | None, constraints: list[str] | N
     wanted = list(dict.fromkeys(["design_id", "workload", "status", *parameters, *(o.metric for o in goals),
                                  *(r.metric for r in rules)]))
     available = [c["name"] for c in store_metadata(store)["columns"]]
-    for metric in wanted:
-        if metric not in available:
-            raise SpecError(f"{metric!r} is not a column of this store; metrics are "
-                            f"{', '.join(available[available.index('design') + 1:])}", field="--objectives")
+    for option, metrics in (("--objectives", [o.metric for o in goals]), ("--constraint", [r.metric for r in rules])):
+        for metric in metrics:
+            if metric not in available:
+                raise SpecError(f"{metric!r} is not a column of this store; metrics are "
+                                f"{', '.join(available[available.index('design') + 1:])}", field=option)
     frame = read_store(store, columns=wanted)
     ranked = rank_designs(frame, goals, rules, aggregate, design_level=parameters)
     front = ranked[ranked.pareto_rank == 0]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +134,15 @@ def test_constraints_parse_and_measure_violation():
     violation = rule.violation([4, 5, 7])
     assert violation[0] == violation[1] == 0 and violation[2] == pytest.approx(2, rel=1e-6)
     assert parse_constraint("tops >= 1").violation([0.5])[0] == pytest.approx(0.5, rel=1e-6)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "examples").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_example_space_files_load_and_their_first_point_evaluates(path):
+    from dse.evaluate import evaluate_batch
+    space = load_space(path)
+    design = space.resolve(next(space.grid_points()))
+    runs = [(name, space.workload(name, design.formats)[0]) for name in design.workloads]
+    workloads = {wid: space.workload(name, design.formats)[1] for name, wid in runs}
+    rows = evaluate_batch([(design, runs)], (space.bases, workloads))
+    assert rows and all(row["status"] in ("ok", "infeasible") for row in rows)
