@@ -70,9 +70,7 @@ def test_design_id_is_a_content_hash(tmp_path):
     a, b = space.resolve({"array.rows": 16}), space.resolve({"array.rows": 32})
     assert a.design_id == space.resolve({"array.rows": 16}).design_id != b.design_id
     assert a.hardware(space.bases)["array"]["rows"] == 16
-    # the same point on another base design (here: a file with one field changed) is another design
-    design = tmp_path / "base.yaml"
-    design.write_text((tmp_path / "space.yaml").read_text().replace("x", "x"))
+    # the same point on another base design is another design
     other = load_space(space_file(tmp_path, "parameters:\n  array.rows: {values: [16]}\n",
                                   head=BASE.replace("systolic-int8-32x32-os", "systolic-int8-64x64-ws")))
     assert other.resolve({"array.rows": 16}).design_id != a.design_id
