@@ -132,3 +132,4 @@ def main() -> None:
 from quarch import cli_trace  # noqa: E402,F401
 from quarch import cli_validate  # noqa: E402,F401
 from quarch import cli_check  # noqa: E402,F401
+from quarch import cli_dse  # noqa: E402,F401

@@ -52,15 +52,19 @@ TARGET_MODELS = {"gpu": gpu.simulate_op, "fpga": fpga.simulate_op}
 TARGET_RESOURCES = {"fpga": fpga.check_fits}  # resources a design uses, reported with its result
 
 
-def simulate(workload: Workload, hw: Hardware, table: EnergyTable | None = None) -> Result:
-    """Evaluate `workload` on `hw`; ASIC energies priced with `table` (Horowitz at hw's node by default)."""
+def simulate(workload: Workload, hw: Hardware, table: EnergyTable | None = None, run_op=None) -> Result:
+    """Evaluate `workload` on `hw`; ASIC energies priced with `table` (Horowitz at hw's node by default).
+
+    `run_op(op, hw) -> OpResult` replaces `simulate_op` (e.g. a memo of it, see dse.evaluate).
+    """
+    run_op = run_op or simulate_op
     if hw.target in TARGET_MODELS:
         area_mm2 = 0.0
-        ops = tuple(simulate_op(op, hw) for op in workload.ops)
+        ops = tuple(run_op(op, hw) for op in workload.ops)
     else:
         table = table or default_table(hw.technology_node_nm)
         area_mm2 = design_area_mm2(hw, table)
-        ops = tuple(price_op(simulate_op(op, hw), hw, table) for op in workload.ops)
+        ops = tuple(price_op(run_op(op, hw), hw, table) for op in workload.ops)
     resources = TARGET_RESOURCES[hw.target](hw) if hw.target in TARGET_RESOURCES else {}
     return Result(design=hw.name, workload=workload.name, clock_hz=hw.clock_hz,
                   pes=hw.array.rows * hw.array.cols * hw.array.cores, area_mm2=area_mm2, ops=ops,

@@ -7,7 +7,7 @@ import jsonschema
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from workloads.builtin import llama2_7b_decode_layer, resnet18
+from workloads.builtin import llama2_7b_decode_layer, resnet18, resnet50
 from workloads.errors import SpecError
 from workloads.loader import load_workload
 from workloads.ops import Conv2d, Gemm, OpFormats, Vector
@@ -43,6 +43,8 @@ def test_depthwise_groups():
 def test_builtin_workloads_match_published_mac_counts():
     # ResNet-18: 1.8 GFLOPs (multiply-adds) in He et al. 2016, Table 1
     assert resnet18().macs == pytest.approx(1.8e9, rel=0.01)
+    # ResNet-50 is the zoo's torchvision v1.5 layout (stride in the 3x3 conv): 4.09 G MACs
+    assert resnet50().macs == pytest.approx(4.09e9, rel=0.01)
     # one Llama-2-7B layer decode step: 4*4096^2 + 3*4096*11008 weights + 2*4096*2048 attention MACs
     assert llama2_7b_decode_layer().macs == 4 * 4096**2 + 3 * 4096 * 11008 + 2 * 4096 * 2048
 

@@ -27,4 +27,4 @@ def llama2_7b_decode_layer() -> Workload:
                                    "metadata": full.metadata.model_copy(update={"model": "llama2-7b-layer"})})
 
 
-BUILTIN = {"resnet18": resnet18, "llama2-7b-layer": llama2_7b_decode_layer}
+BUILTIN = {"resnet18": resnet18, "resnet50": resnet50, "llama2-7b-layer": llama2_7b_decode_layer}
