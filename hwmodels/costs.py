@@ -112,9 +112,13 @@ class EnergyTable:
     name: str = "horowitz-45nm"
     fallback: "EnergyTable | None" = None  # prices the kinds this table has no figure for
 
+    def __post_init__(self) -> None:
+        # prices are memoized per (table, kind): hash the anchors once, not at every lookup
+        object.__setattr__(self, "_hash", hash((self.name, self.node_nm, self.anchor_node_nm,
+                                                tuple(sorted(self.anchors.items())), self.fallback)))
+
     def __hash__(self) -> int:
-        return hash((self.name, self.node_nm, self.anchor_node_nm, tuple(sorted(self.anchors.items())),
-                     self.fallback))
+        return self._hash
 
     def at_node(self, node_nm: int) -> "EnergyTable":
         """The same table priced at another technology node."""
@@ -137,7 +141,7 @@ class EnergyTable:
         except SpecError:
             if self.fallback is None:
                 raise
-            return getattr(self.fallback, "op_" + attribute)(kind)
+            return self.fallback._priced(kind, attribute, scaling)
 
     def _scale(self, scaling) -> float:
         return 1.0 if self.node_nm == self.anchor_node_nm else scaling(self.anchor_node_nm, self.node_nm)
