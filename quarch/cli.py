@@ -133,3 +133,4 @@ from quarch import cli_trace  # noqa: E402,F401
 from quarch import cli_validate  # noqa: E402,F401
 from quarch import cli_check  # noqa: E402,F401
 from quarch import cli_dse  # noqa: E402,F401
+from quarch import cli_serve  # noqa: E402,F401
