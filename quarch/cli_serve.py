@@ -63,9 +63,12 @@ def serve_command(
         memory, link = device_memory(design)
         memory = device_memory_gb * 1e9 if device_memory_gb is not None else memory
         link = host_link_gbs * 1e9 if host_link_gbs is not None else link
-        for name, value in (("--device-memory-gb", memory), ("--host-link-gbs", link)):
-            if value is None or not value > 0:
-                raise SpecError(f"{value} not allowed: {design.name} states none, give a positive value", field=name)
+        for name, value, what in (("--device-memory-gb", memory, "device memory"),
+                                  ("--host-link-gbs", link, "host link bandwidth")):
+            if value is None:
+                raise SpecError(f"{design.name} states no {what}: give it with {name}", field=name)
+            if not value > 0:
+                raise SpecError(f"{value / 1e9:g} not allowed: a positive number", field=name)
         policy = ServingPolicy(max_batch=max_batch, max_batched_tokens=max_batched_tokens)
         step = StepModel(model or workload, design, policy.context_bucket_tokens)
         if not requests:
