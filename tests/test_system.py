@@ -39,3 +39,24 @@ def test_cores_sharing_one_channel_serialize_their_transfers():
     assert alone.makespan == pytest.approx(100 * 10 + 2)
     assert shared.makespan == pytest.approx(4 * 100 * 10 + 2, rel=0.01) and shared.channel_wait > 0
     assert run_system([CoreTiles(load, compute)] * 4, channels=4).makespan == alone.makespan
+
+
+def test_two_cores_one_channel_by_hand():
+    # load 10, compute 30, two slots, three tiles each; the channel goes first come, first served:
+    # A 0-10, B 10-20, A 20-30, B 30-40, A 40-50 (slot freed at 40), B 50-60 (slot freed at 50);
+    # A computes 10-40, 40-70, 70-100; B 20-50, 50-80, 80-110; B waited 10 at 0, A 10 at 10, B 10 at 20
+    tiles = CoreTiles(np.full(3, 10), np.full(3, 30))
+    run = run_system([tiles, tiles], channels=1, buffers=2)
+    assert run.core_end == (100, 110) and run.makespan == 110 and run.channel_wait == 30 and run.events == 6
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(1, 30), st.integers(1, 30)), min_size=1, max_size=15),
+                min_size=2, max_size=5), st.integers(1, 3))
+def test_one_shared_channel_is_a_serial_server(per_core, buffers):
+    cores = [CoreTiles(np.array([t[0] for t in tiles]), np.array([t[1] for t in tiles])) for tiles in per_core]
+    run = run_system(cores, channels=1, buffers=buffers)
+    alone = [run_system([core], channels=1, buffers=buffers).makespan for core in cores]
+    total_load = sum(int(core.load_cycles.sum()) for core in cores)
+    assert run.makespan >= max(max(alone), total_load + min(int(c.compute_cycles[-1]) for c in cores))
+    assert all(end >= solo for end, solo in zip(run.core_end, alone))  # sharing only delays a core
