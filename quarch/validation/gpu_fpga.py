@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
+import numpy as np
+
 from hwmodels.loader import load_hardware
 from sim.simulate import simulate, simulate_op
 from workloads.ops import Conv2d, Gemm, OpFormats, Vector
+from workloads.zoo import load_zoo
 from workloads.workload import Workload, WorkloadMetadata
 
 
@@ -33,6 +36,7 @@ class Reproduction:
     high: float
     compute: Callable[[], float]
     unit: str = "x"
+    gap: str = ""  # why quarch does not reproduce it (reported with a failed outcome; the test expects the failure)
 
     @property
     def tolerance(self) -> str:
@@ -166,6 +170,66 @@ def hawq_speedup() -> float:
     return simulate(resnet50(8, "int8"), hw).total.latency_s / simulate(resnet50(8, "int4"), hw).total.latency_s
 
 
+# ---- COMET (Liu et al., arXiv 2410.12168): W4Ax mixed kernel vs FP16 cuBLAS on A100, 2.88x ----------------------
+
+COMET_SOURCE = ("COMET (Liu et al., arXiv 2410.12168) abstract: 2.88x kernel speedup over cuBLAS on one A100-80G-SXM4, "
+                "LLaMA family; FMPQ 'compresses most activations into 4-bit' (128-channel blocks, outlier blocks INT8); "
+                "memory-models.md §3.3")
+COMET_SPEEDUP = 2.88
+COMET_TOKENS = 2048
+
+
+def llama2_7b_linears(tokens: int, weight: str, activation: str, group_size: int | None) -> list[Gemm]:
+    """The linear GEMMs of one LLaMA-2-7B layer on `tokens` tokens (q, k, v, o, gate, up, down)."""
+    formats = OpFormats(weight=weight, activation=activation, output="fp16", group_size=group_size)
+    shapes = [(4096, 4096)] * 4 + [(11008, 4096)] * 2 + [(4096, 11008)]
+    return [Gemm(name=f"linear{i}", m=tokens, n=n, k=k, formats=formats) for i, (n, k) in enumerate(shapes)]
+
+
+def comet_int8_fraction(hw_name: str = "a100") -> float:
+    """The fraction f of 128-channel activation blocks kept in INT8 at which quarch's W4Ax kernel is
+    2.88x faster than FP16 on LLaMA-2-7B's linear layers (one 2048-token prefill).
+
+    A W4Ax kernel runs each K-block at its own format's rate inside one kernel, so its time is
+        t(f) = (1 - f) * t_W4A4 + f * t_W4A8          (per GEMM, both with per-128-block scales)
+    and speedup(f) = t_FP16 / t(f); solving speedup(f) = 2.88 gives
+        f = (t_FP16 / 2.88 - t_W4A4) / (t_W4A8 - t_W4A4),
+    which must lie in [0, 0.5] for quarch to agree with the paper ('most activations' in 4 bits):
+    below 0 quarch's pure W4A4 kernel is already slower than 2.88x, above 0.5 its W4A8 too fast."""
+    hw = load_hardware(hw_name)
+
+    def seconds(weight, activation, group):
+        return sum(simulate_op(op, hw).latency_s for op in llama2_7b_linears(COMET_TOKENS, weight, activation, group))
+
+    fp16, w4a4, w4a8 = seconds("fp16", "fp16", None), seconds("int4", "int4", 128), seconds("int4", "int8", 128)
+    return (fp16 / COMET_SPEEDUP - w4a4) / (w4a8 - w4a4)
+
+
+# ---- FlightLLM (Zeng et al., FPGA'24, arXiv 2401.03868): U280 vs V100S energy efficiency, LLaMA2-7B batch 1 ---
+
+FLIGHTLLM_SOURCE = ("FlightLLM (Zeng et al., FPGA'24, arXiv 2401.03868) abstract: 6.0x energy efficiency of the U280 over "
+                    "a V100S (vLLM + SmoothQuant W8A8) on LLaMA2-7B at batch 1, geomean over prefill x decode "
+                    "lengths [128|512] x [512|1024|1536]; memory-models.md §3.2")
+FLIGHTLLM_LENGTHS = [(p, d) for p in (128, 512) for d in (512, 1024, 1536)]
+# A decode (GEMV) engine on the U280: one row of 4096 INT8 MACs (2048 DSP48E2, 2 MACs each), output-stationary
+# so weights stream straight from HBM, 28 of the 32 pseudo-channels feeding weights; FlightLLM's mixed 4/8-bit
+# weights taken at 4 bits (W4A8). Its N:M sparse DSP chains and always-on-chip decode are not modeled.
+FLIGHTLLM_U280 = ("array.rows=1", "array.cols=4096", "array.dataflow=os", "fpga.channels_used.weight=28")
+
+
+def flightllm_energy_ratio() -> float:
+    """V100S joules per decoded token (W8A8) / U280 joules per decoded token (W4A8 on the GEMV engine),
+    geomean over the six length pairs, each decode step taken at its mean context p + d/2."""
+    v100s, u280 = load_hardware("v100s"), load_hardware("u280", list(FLIGHTLLM_U280))
+    ratios = []
+    for prompt, decode in FLIGHTLLM_LENGTHS:
+        context = prompt + decode // 2
+        gpu = simulate(load_zoo(f"llama2-7b:decode:batch=1,ctx={context},quant=w8a8"), v100s).total.energy_j
+        fpga = simulate(load_zoo(f"llama2-7b:decode:batch=1,ctx={context},quant=w4a8"), u280).total.energy_j
+        ratios.append(gpu / fpga)
+    return float(np.exp(np.mean(np.log(ratios))))
+
+
 REPRODUCTIONS: tuple[Reproduction, ...] = (
     *(Reproduction(name=f"marlin-a10-batch{b}", claim=f"W4A16-g128 vs FP16 GEMM speedup at batch {b} on A10",
                    source=MARLIN_SOURCE, compute=lambda b=b: marlin_speedup(b), **_within(3.87, 0.15))
@@ -179,5 +243,22 @@ REPRODUCTIONS: tuple[Reproduction, ...] = (
                  compute=decode_time_ratio, **_within(1.0, 0.10)),
     Reproduction(name="hawq-v3-t4-resnet50", claim="uniform INT4 vs INT8 ResNet-50 latency on T4, batch 8",
                  source="HAWQ-V3 (Yao et al., ICML'21) abstract: average 1.45x; setup Zhen-Dong/HAWQ "
-                 "tvm_benchmark/README.md (batch 8, TVM, HWNC)", compute=hawq_speedup, **_within(1.45, 0.15)),
+                 "tvm_benchmark/README.md (batch 8, TVM, HWNC)", compute=hawq_speedup, **_within(1.45, 0.15),
+                 gap="quarch gives ~1.70x with every tensor in the layer's bits: memory-bound layers and residual "
+                 "adds halve their bytes at INT4. HAWQ-V3's Fig. 2 keeps the residual path in INT32 (adds in INT32, "
+                 "requantized before the next conv); run as separate INT32 kernels (block outputs INT32, add, "
+                 "requantize) quarch gives ~1.11x. The measured 1.45x lies between: how TVM fuses those passes "
+                 "is not published, so neither variant is adopted"),
+    Reproduction(name="comet-a100-w4ax", claim=f"W4Ax (W4A4 + W4A8 blocks) kernel {COMET_SPEEDUP}x over FP16 cuBLAS "
+                 f"on A100 (LLaMA-2-7B linears, {COMET_TOKENS} tokens): the INT8 block share this implies in quarch "
+                 "must be a minority", source=COMET_SOURCE, published=None, low=0.0, high=0.5,
+                 compute=comet_int8_fraction, unit="INT8 block fraction"),
+    Reproduction(name="flightllm-u280-v100s", claim="energy per LLaMA2-7B batch-1 decoded token, V100S (W8A8) / "
+                 "U280 (W4A8 GEMV engine)", source=FLIGHTLLM_SOURCE, compute=flightllm_energy_ratio,
+                 **_within(6.0, 0.25),
+                 gap="quarch gives ~0.93x: its U280 step takes ~61 ms (attention GEMVs pay the 4096-wide systolic "
+                 "row's fill and drain per KV head, ~41 ms; linears ~20 ms at 28 x 14.375 GB/s x 0.66), so 30 W of "
+                 "static power x time dominates (~1.9 J/token) against the V100S's 9.4 ms at 194 W (~1.8 J/token, "
+                 "W8A8 emulated on FP16 tensor cores). FlightLLM's sparse DSP chains, N:M sparsity, mixed 4/8-bit "
+                 "weights and its attention unit are not modeled, and its board power is not stated in the sources"),
 )
