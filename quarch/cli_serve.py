@@ -41,7 +41,8 @@ def serve_command(
                                                               help="Device memory (default: the preset's)")] = None,
     host_link_gbs: Annotated[Optional[float], typer.Option("--host-link-gbs",
                                                            help="KV swap link GB/s (default: the preset's)")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a hardware field: key.path=value")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a hardware field: key.path=value")
+                    ] = None,
     output: Annotated[ServeFormat, typer.Option("--format", help="Output format")] = ServeFormat.table,
 ) -> None:
     """Serve an LLM on one design: continuous batching, paged KV cache, swapping over the host link."""

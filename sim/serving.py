@@ -85,7 +85,8 @@ class ServingPolicy:
     def __post_init__(self):
         for name in ("max_batch", "max_batched_tokens", "block_tokens", "context_bucket_tokens"):
             if getattr(self, name) < 1:
-                raise SpecError(f"{getattr(self, name)} not allowed: a positive integer", field=name)
+                raise SpecError(f"{getattr(self, name)} not allowed: a positive integer",
+                                field="--" + name.replace("_", "-"))
         if not 0 <= self.reserve_fraction < 1:
             raise SpecError(f"{self.reserve_fraction} not allowed: in [0, 1)", field="reserve_fraction")
 
@@ -314,7 +315,7 @@ def simulate_serving(requests: list[Request], step: StepModel, device_bytes: flo
     """Serve `requests` (sorted by arrival) with the scheduler of the module docstring."""
     n = len(requests)
     capacity = kv_capacity_blocks(step, device_bytes, policy)
-    B = policy.block_tokens
+    block_tokens = policy.block_tokens
     arrival = np.array([r.arrival_s for r in requests], dtype=float)
     prompt = np.array([r.prompt_tokens for r in requests], dtype=np.int64)
     output = np.array([r.output_tokens for r in requests], dtype=np.int64)
@@ -322,17 +323,17 @@ def simulate_serving(requests: list[Request], step: StepModel, device_bytes: flo
         raise SpecError("requests must be sorted by arrival time", field="requests")
     for i in range(n):
         positions = int(prompt[i] + output[i] - 1)
-        if positions > step.max_positions or -(-positions // B) + 1 > capacity:
+        if positions > step.max_positions or -(-positions // block_tokens) + 1 > capacity:
             raise SpecError(f"request {i} ({prompt[i]} prompt + {output[i]} output tokens) not allowed: at most "
-                            f"{min(step.max_positions, (capacity - 1) * B)} positions (model limit "
-                            f"{step.max_positions}, KV cache {capacity * B} tokens)", field="requests")
+                            f"{min(step.max_positions, (capacity - 1) * block_tokens)} positions (model limit "
+                            f"{step.max_positions}, KV cache {capacity * block_tokens} tokens)", field="requests")
     generated = np.zeros(n, dtype=np.int64)
     held = np.zeros(n, dtype=np.int64)       # blocks on the device
     on_host = np.zeros(n, dtype=np.int64)    # blocks swapped out
     first = np.full(n, np.nan)
     finish = np.full(n, np.nan)
     preempted = np.zeros(n, dtype=np.int64)
-    block_bytes = B * step.kv_bytes_per_token
+    block_bytes = block_tokens * step.kv_bytes_per_token
 
     running: list[int] = []   # in arrival order
     waiting: list[int] = []   # FIFO (index of head kept separately)
@@ -344,7 +345,7 @@ def simulate_serving(requests: list[Request], step: StepModel, device_bytes: flo
     rows: list[tuple] = []
 
     def blocks(positions: int) -> int:
-        return -(-positions // B)
+        return -(-positions // block_tokens)
 
     while next_arrival < n or head < len(waiting) or running or swapped:
         while next_arrival < n and arrival[next_arrival] <= now:
@@ -447,7 +448,7 @@ def simulate_serving(requests: list[Request], step: StepModel, device_bytes: flo
         mean_running=float((busy * timeline.running).sum() / makespan) if makespan else 0.0,
         max_running=int(timeline.running.max()) if len(timeline) else 0,
         mean_in_system=float((busy * in_system).sum() / makespan) if makespan else 0.0,
-        kv_capacity_tokens=capacity * B, kv_bytes_per_token=float(step.kv_bytes_per_token),
+        kv_capacity_tokens=capacity * block_tokens, kv_bytes_per_token=float(step.kv_bytes_per_token),
         weight_bytes=float(step.weight_bytes), preemptions=preemptions, swapped_bytes=swapped_bytes,
         swap_time_s=swap_time, iterations=len(timeline))
     return ServingResult(requests=per_request, timeline=timeline, summary=summary, policy=policy)

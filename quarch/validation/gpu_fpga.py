@@ -173,8 +173,8 @@ def hawq_speedup() -> float:
 # ---- COMET (Liu et al., arXiv 2410.12168): W4Ax mixed kernel vs FP16 cuBLAS on A100, 2.88x ----------------------
 
 COMET_SOURCE = ("COMET (Liu et al., arXiv 2410.12168) abstract: 2.88x kernel speedup over cuBLAS on one A100-80G-SXM4, "
-                "LLaMA family; FMPQ 'compresses most activations into 4-bit' (128-channel blocks, outlier blocks INT8); "
-                "memory-models.md §3.3")
+                "LLaMA family; FMPQ 'compresses most activations into 4-bit' (128-channel blocks, outlier blocks "
+                "INT8); memory-models.md §3.3")
 COMET_SPEEDUP = 2.88
 COMET_TOKENS = 2048
 
@@ -207,9 +207,9 @@ def comet_int8_fraction(hw_name: str = "a100") -> float:
 
 # ---- FlightLLM (Zeng et al., FPGA'24, arXiv 2401.03868): U280 vs V100S energy efficiency, LLaMA2-7B batch 1 ---
 
-FLIGHTLLM_SOURCE = ("FlightLLM (Zeng et al., FPGA'24, arXiv 2401.03868) abstract: 6.0x energy efficiency of the U280 over "
-                    "a V100S (vLLM + SmoothQuant W8A8) on LLaMA2-7B at batch 1, geomean over prefill x decode "
-                    "lengths [128|512] x [512|1024|1536]; memory-models.md §3.2")
+FLIGHTLLM_SOURCE = ("FlightLLM (Zeng et al., FPGA'24, arXiv 2401.03868) abstract: 6.0x energy efficiency of the U280 "
+                    "over a V100S (vLLM + SmoothQuant W8A8) on LLaMA2-7B at batch 1, geomean over prefill x "
+                    "decode lengths [128|512] x [512|1024|1536]; memory-models.md §3.2")
 FLIGHTLLM_LENGTHS = [(p, d) for p in (128, 512) for d in (512, 1024, 1536)]
 # A decode (GEMV) engine on the U280: one row of 4096 INT8 MACs (2048 DSP48E2, 2 MACs each), output-stationary
 # so weights stream straight from HBM, 28 of the 32 pseudo-channels feeding weights; FlightLLM's mixed 4/8-bit
