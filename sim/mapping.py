@@ -50,6 +50,7 @@ class FoldSchedule:
     work: np.ndarray                   # streaming cycles T' of each fold (fold_cycles less fill/drain)
     sram_words: dict[str, np.ndarray]  # operand -> words the array reads (outputs: writes) per fold
     slice_id: dict[str, np.ndarray]    # operand -> id of the operand slice each fold touches
+    slice_axes: dict[str, str] | None = None  # operand -> fold coordinates its slice depends on: row|col|both
 
     @property
     def folds(self) -> int:
@@ -67,6 +68,24 @@ class FoldSchedule:
         """The same folds lasting `work[f]` streaming cycles each (value-dependent PEs)."""
         work = np.asarray(work, dtype=np.int64)
         return replace(self, work=work, fold_cycles=self.fold_cycles - self.work + work)
+
+    def first_slice_use(self, operand: str) -> np.ndarray:
+        """True for the folds that use their slice of `operand` for the first time.
+
+        A slice depending on the row fold alone is first used with column fold 0 (in either
+        fold order), one depending on the column fold with row fold 0; one depending on
+        both is used by one fold only.
+        """
+        axes = self.slice_axes[operand] if self.slice_axes else None
+        if axes == "row":
+            return self.col_fold == 0
+        if axes == "col":
+            return self.row_fold == 0
+        if axes == "both":
+            return np.ones(self.folds, dtype=bool)
+        first = np.zeros(self.folds, dtype=bool)
+        first[np.unique(self.slice_id[operand], return_index=True)[1]] = True
+        return first
 
     def first_use_cycle(self, operand: str) -> int:
         """First cycle (in fold 0) at which the array reads `operand`."""
@@ -97,15 +116,18 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: f
         length = t_eff + rows + cols - 2
         words = {"input": used_rows * t, "weight": used_cols * t, "output": used_rows * used_cols}
         slices = {"input": row_fold, "weight": col_fold, "output": row_fold * col_folds + col_fold}
+        axes = {"input": "row", "weight": "col", "output": "both"}
     else:
         length = 2 * rows + cols + t_eff - 2
         stationary, streamed = ("weight", "input") if dataflow == "ws" else ("input", "weight")
         words = {stationary: used_rows * used_cols, streamed: used_rows * t, "output": used_cols * t}
         slices = {stationary: row_fold * col_folds + col_fold, streamed: row_fold, "output": col_fold}
+        axes = {stationary: "both", streamed: "row", "output": "col"}
     return FoldSchedule(dataflow=dataflow, rows=rows, cols=cols, sr=sr, sc=sc, t=t, passes=passes,
                         order=order, row_fold=row_fold, col_fold=col_fold, used_rows=used_rows,
                         used_cols=used_cols, fold_cycles=np.full(row_fold.size, length, dtype=np.int64),
-                        work=np.full(row_fold.size, t_eff, dtype=np.int64), sram_words=words, slice_id=slices)
+                        work=np.full(row_fold.size, t_eff, dtype=np.int64), sram_words=words, slice_id=slices,
+                        slice_axes=axes)
 
 
 def operand_words(view: GemmView) -> dict[str, int]:
@@ -124,7 +146,7 @@ def fetched_words(schedule: FoldSchedule, operand: str, total_words: int, buffer
     ids = schedule.slice_id[operand]
     fetched = np.zeros(per_fold.size)
     if total_words <= buffer_words:
-        _, first = np.unique(ids, return_index=True)
+        first = schedule.first_slice_use(operand)
         fetched[first] = per_fold[first]
         return fetched * (total_words / fetched.sum())
     changed = np.ones(ids.size, dtype=bool)
@@ -208,18 +230,21 @@ def final_outputs(schedule: FoldSchedule) -> np.ndarray:
     return schedule.row_fold == schedule.row_folds - 1
 
 
-def choose_order(view: GemmView, hw: Hardware, passes: int, word_bytes: dict[str, float]) -> str:
-    """The fold order: the hardware's, or for `auto` the one moving fewer backing-store words."""
+def choose_schedule(view: GemmView, hw: Hardware, passes: int,
+                    word_bytes: dict[str, float]) -> tuple[str, FoldSchedule]:
+    """The fold order and its schedule: the hardware's order, or for `auto` the one moving
+    fewer backing-store words."""
+    rows, cols, dataflow = hw.array.rows, hw.array.cols, hw.array.dataflow
     if hw.mapper.fold_order != "auto":
-        return hw.mapper.fold_order
+        return hw.mapper.fold_order, fold_schedule(view, rows, cols, dataflow, passes, hw.mapper.fold_order)
     inner = hw.memory[0]
-    best, best_words = "cols_outer", None
+    best = best_words = None
     for order in ("cols_outer", "rows_outer"):
-        schedule = fold_schedule(view, hw.array.rows, hw.array.cols, hw.array.dataflow, passes, order)
+        schedule = fold_schedule(view, rows, cols, dataflow, passes, order)
         words = sum(fetched_words(schedule, op, total, buffer_words(inner, op, word_bytes[op])).sum() * word_bytes[op]
                     for op, total in operand_words(view).items() if op != "output")
         if best_words is None or words < best_words:
-            best, best_words = order, words
+            best, best_words = (order, schedule), words
     return best
 
 
