@@ -91,6 +91,11 @@ def _bytes_per_word(op, lanes: int = 1) -> dict[str, float]:
             "output": parse_format(f.output).bits_per_element / 8}
 
 
+def has_array_plan(op, hw: Hardware) -> bool:
+    """True when `simulate_op(op, hw)` is `time_array_op(plan_array_op(op, hw), hw)`."""
+    return hw.target not in TARGET_MODELS and isinstance(op, (Gemm, Conv2d))
+
+
 def _lane_view(view: GemmView, lanes: int) -> GemmView:
     """The GEMM as the array sees it when each PE step consumes `lanes` elements of K."""
     if lanes == 1:
@@ -124,11 +129,13 @@ class ArrayPlan:
     """
 
     op: object
-    view: GemmView
     true_view: GemmView
+    instances: int                     # of the GEMM as the array sees it
     lanes: int
     word_bytes: dict
-    sched: mapping.FoldSchedule
+    folds: int                         # of one instance
+    first_use_cycle: dict              # operand -> `FoldSchedule.first_use_cycle`
+    mapping_efficiency: float
     cycle_model: str
     rounds: int
     sharing: int
@@ -153,7 +160,7 @@ def plan_array_op(op, hw: Hardware) -> ArrayPlan:
     step = pe_model.step_cycles(hw.pe, op)
     view = _lane_view(true_view, lanes)
     word_bytes = _bytes_per_word(op, lanes)
-    order, sched = mapping.choose_schedule(view, hw, step, word_bytes)
+    _, sched = mapping.choose_schedule(view, hw, step, word_bytes)
     sched, cycle_model, mean = _value_timing(op, hw.pe, sched, lanes)
     rounds = math.ceil(view.instances / hw.array.cores)
     sharing = min(hw.array.cores, view.instances)  # arrays sharing the backing store's bandwidth
@@ -176,7 +183,9 @@ def plan_array_op(op, hw: Hardware) -> ArrayPlan:
     counts = pe_model.op_counts(hw.pe, op, true_view.macs, true_view.instances, mean)
     if hw.pe.synthesized:  # every PE charged every compute cycle (BitMoD / Bit Fusion simulators)
         counts[hw.pe.synthesized] = float(rounds * compute_cycles * pes)
-    return ArrayPlan(op=op, view=view, true_view=true_view, lanes=lanes, word_bytes=word_bytes, sched=sched,
+    return ArrayPlan(op=op, true_view=true_view, instances=view.instances, lanes=lanes, word_bytes=word_bytes,
+                     folds=sched.folds, first_use_cycle={o: sched.first_use_cycle(o) for o in ("input", "weight")},
+                     mapping_efficiency=float(np.mean(sched.used_rows * sched.used_cols) / (hw.array.rows * hw.array.cols)),
                      cycle_model=cycle_model, rounds=rounds, sharing=sharing, totals=totals, fetched=fetched,
                      tiles=tiles, out_capacity=out_capacity, read_bytes=read_bytes, write_bytes=write_bytes,
                      compute_cycles=compute_cycles, op_counts=counts)
@@ -184,7 +193,7 @@ def plan_array_op(op, hw: Hardware) -> ArrayPlan:
 
 def time_array_op(plan: ArrayPlan, hw: Hardware) -> OpResult:
     """The op's result on `hw`, whose fields other than bandwidths (and pricing) are the plan's."""
-    op, sched, true_view, rounds = plan.op, plan.sched, plan.true_view, plan.rounds
+    op, true_view, rounds = plan.op, plan.true_view, plan.rounds
     cycles, read_stall, write_stall, drain_end, fill_start = _timing(plan, hw)
     stall = int(read_stall + write_stall)
     total_cycles = rounds * int(cycles)
@@ -195,8 +204,7 @@ def time_array_op(plan: ArrayPlan, hw: Hardware) -> OpResult:
         cycles=total_cycles, compute_cycles=rounds * plan.compute_cycles, stall_cycles=rounds * stall,
         cycles_incl_prefetch=whole_layer, latency_s=whole_layer / hw.clock_hz,
         utilization=true_view.macs / (total_cycles * pes * plan.lanes) if total_cycles > 0 else 0.0,
-        mapping_efficiency=float(np.mean(sched.used_rows * sched.used_cols) / (hw.array.rows * hw.array.cols)),
-        folds=sched.folds * plan.view.instances,
+        mapping_efficiency=plan.mapping_efficiency, folds=plan.folds * plan.instances,
         bound=_bound(hw, rounds * plan.compute_cycles, plan.read_bytes, plan.write_bytes, plan.sharing),
         read_bytes=dict(plan.read_bytes), write_bytes=dict(plan.write_bytes),
         op_counts=dict(plan.op_counts), cycle_model=plan.cycle_model,
@@ -230,9 +238,9 @@ def _timing(plan: ArrayPlan, hw: Hardware):
     """(cycles, read stall, write stall, drain end, fill start) of one instance, per memory model."""
     if plan.tiles is None:
         return scalesim_user.emulate(plan.op, hw, plan.word_bytes)[:5]
-    sched, tiles, word_bytes, sharing = plan.sched, plan.tiles, plan.word_bytes, plan.sharing
+    tiles, word_bytes, sharing = plan.tiles, plan.word_bytes, plan.sharing
     levels, inner = hw.memory, hw.memory[0]
-    fold_load = np.zeros(sched.folds)
+    fold_load = np.zeros(plan.folds)
     for i, level in enumerate(levels[:-1]):
         moved = {operand: words * word_bytes[operand] for operand, words in plan.fetched[i].items()}
         fold_load = np.maximum(fold_load, _transfer_cycles(levels[i + 1], moved, sharing))
@@ -246,7 +254,7 @@ def _timing(plan: ArrayPlan, hw: Hardware):
     if len(levels) == 1:
         fill_start = 0
     elif ideal:
-        fill_start = _fill_start(sched, hw, plan.totals, word_bytes, sharing)
+        fill_start = _fill_start(plan, hw)
     else:
         fill_start = -math.ceil(load[0])  # the first tile's operands, before cycle 0
     return cycles, read_stall, write_stall, drain_end, fill_start
@@ -285,9 +293,10 @@ def _transfer_cycles(level: MemoryLevel, bytes_by_operand: dict[str, np.ndarray]
     return np.maximum.reduce([b / (level.read_bandwidth(op) / sharing) for op, b in bytes_by_operand.items()])
 
 
-def _fill_start(sched, hw: Hardware, totals, word_bytes, sharing: int) -> int:
+def _fill_start(plan: ArrayPlan, hw: Hardware) -> int:
     """Cycle (<= 0) at which the initial buffer fill starts (see module docstring)."""
     inner, parent = hw.memory[0], hw.memory[1]
+    totals, word_bytes, sharing = plan.totals, plan.word_bytes, plan.sharing
     starts = []
     shared_bytes = 0.0
     for operand in ("input", "weight"):
@@ -302,7 +311,7 @@ def _fill_start(sched, hw: Hardware, totals, word_bytes, sharing: int) -> int:
         granules = math.ceil(need / granule)
         fill_bytes = min(granules, per_buffer) * granule
         streamed = granules >= per_buffer and need >= per_buffer * granule
-        first_use = sched.first_use_cycle(operand) if streamed else 0
+        first_use = plan.first_use_cycle[operand] if streamed else 0
         if parent.shared_channel:
             shared_bytes += fill_bytes
             starts.append(first_use - math.ceil(shared_bytes / (parent.read_bandwidth(operand) / sharing)))
