@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numba import njit
 
 from hwmodels.spec import Hardware, MemoryLevel
 from workloads.ops import GemmView
@@ -178,37 +179,48 @@ class Tiles:
 def split_folds(schedule: FoldSchedule, chunks: np.ndarray, out_cols: np.ndarray) -> Tiles:
     """Tiles of the schedule with fold f cut into chunks[f] parts along T (1 = whole fold)."""
     chunks = np.minimum(np.maximum(chunks, 1), schedule.t).astype(np.int64)
-    fold = np.repeat(np.arange(schedule.folds), chunks)
-    start = np.repeat(np.cumsum(chunks) - chunks, chunks)
-    c = np.arange(fold.size) - start
-    n = chunks[fold]
-    t, rows, cols = schedule.t, schedule.rows, schedule.cols
-    steps = t // n + (c < t % n)
-    first, last = c == 0, c == n - 1
-    done = _steps_done(steps, start)
-    fold_work = schedule.work[fold]
-    work = fold_work * done // t - fold_work * (done - steps) // t
-    used_rows = schedule.used_rows[fold]
-    if schedule.dataflow == "os":
-        cycles = work + np.where(last, rows + cols - 2, 0)
-        out_first = work - 1 + rows - used_rows
-        out_last = work + rows - 2
-        emits = last
-    else:
-        lead = np.where(first, 2 * rows - 1, 0)
-        cycles = work + lead + np.where(last, cols - 1, 0)
-        out_first = lead + work - steps
-        out_last = lead + work - 1
-        emits = np.ones(fold.size, dtype=bool)
-    return Tiles(fold=fold, share=steps / t, cycles=cycles.astype(np.int64), out_first=out_first.astype(np.int64),
-                 out_last=out_last.astype(np.int64), out_cols=np.where(emits, out_cols[fold], 0).astype(np.int64))
+    fold, share, cycles, out_first, out_last, tile_cols = _split(
+        chunks, schedule.work, schedule.used_rows.astype(np.int64), out_cols.astype(np.int64), schedule.t,
+        schedule.rows, schedule.cols, schedule.dataflow == "os")
+    return Tiles(fold=fold, share=share, cycles=cycles, out_first=out_first, out_last=out_last, out_cols=tile_cols)
 
 
-def _steps_done(steps: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Steps streamed up to and including each chunk, counted within its fold."""
-    total = np.cumsum(steps)
-    before_fold = np.where(start > 0, total[np.maximum(start - 1, 0)], 0)
-    return total - before_fold
+@njit(cache=True)
+def _split(chunks, fold_work, used_rows, out_cols, t, rows, cols, os):
+    """`split_folds` on plain arrays, one tile at a time (a vectorized form costs more than the walk)."""
+    count = int(chunks.sum())
+    fold = np.empty(count, dtype=np.int64)
+    share = np.empty(count)
+    cycles = np.empty(count, dtype=np.int64)
+    out_first = np.empty(count, dtype=np.int64)
+    out_last = np.empty(count, dtype=np.int64)
+    tile_cols = np.zeros(count, dtype=np.int64)
+    i = 0
+    for f in range(chunks.size):
+        n = chunks[f]
+        w = fold_work[f]
+        done = 0
+        for c in range(n):
+            steps = t // n + (1 if c < t % n else 0)
+            done += steps
+            work = w * done // t - w * (done - steps) // t
+            last = c == n - 1
+            fold[i] = f
+            share[i] = steps / t
+            if os:
+                cycles[i] = work + (rows + cols - 2 if last else 0)
+                out_first[i] = work - 1 + rows - used_rows[f]
+                out_last[i] = work + rows - 2
+                if last:
+                    tile_cols[i] = out_cols[f]
+            else:
+                lead = 2 * rows - 1 if c == 0 else 0
+                cycles[i] = work + lead + (cols - 1 if last else 0)
+                out_first[i] = lead + work - steps
+                out_last[i] = lead + work - 1
+                tile_cols[i] = out_cols[f]
+            i += 1
+    return fold, share, cycles, out_first, out_last, tile_cols
 
 
 def chunks_to_fit(schedule: FoldSchedule, level: MemoryLevel, word_bytes: dict[str, float]) -> np.ndarray:
