@@ -11,22 +11,24 @@ shape and formats and on the hardware's timing fields — everything except name
 technology node, static power and each level's access energies and area, which only
 price. A hit is re-timed for the design's clock (latency_s = cycles_incl_prefetch /
 clock_hz, as `sim.simulate` computes it) and re-priced, so the result equals
-`sim.simulate.simulate` exactly (tested).
+`sim.simulate.simulate` exactly (tested). On a miss, an array op's bandwidth-free plan
+(`sim.simulate.ArrayPlan`: folds, tiles, traffic, counts) may still be shared with an
+earlier design that differed in memory bandwidths only; then only its timing is computed.
 """
 from __future__ import annotations
 
-import copy
 import dataclasses
+import json
 import math
 import typing
 
 from pydantic import ValidationError
 
-from hwmodels.costs import EnergyTable
+from hwmodels.costs import EnergyTable, default_table
 from hwmodels.pe import Infeasible
 from hwmodels.spec import Hardware
-from sim.result import OpResult, Total
-from sim.simulate import simulate, simulate_op
+from sim.result import OpResult, Total, evolve
+from sim.simulate import ArrayPlan, has_array_plan, plan_array_op, simulate, simulate_op, time_array_op
 from workloads.errors import SpecError, from_validation_error
 
 IDENTITY = {"design_id": "str", "workload": "str", "workload_id": "str", "status": "str", "reason": "str",
@@ -42,6 +44,7 @@ DERIVED_UNITS = {"power_w": "W"}
 _KINDS = {int: "int", float: "float", str: "str"}
 PRICING_ONLY = {"name", "description", "source", "clock_hz", "technology_node_nm", "static_power_w"}
 LEVEL_PRICING_ONLY = {"read_energy_pj_per_byte", "write_energy_pj_per_byte", "area_mm2"}
+BANDWIDTHS = {"read_bandwidth_bytes_per_cycle", "write_bandwidth_bytes_per_cycle"}
 
 
 def metric_names(levels: list[str]) -> list[str]:
@@ -67,38 +70,60 @@ def row_columns(parameters: dict[str, str], levels: list[str]) -> list[tuple[str
 
 
 class OpMemo:
-    """`run_op(op, hw)`: `sim.simulate.simulate_op` memoized by content (see module docstring)."""
+    """`run_op(op, hw)`: `sim.simulate.simulate_op` memoized by content (see module docstring).
 
-    def __init__(self, max_entries: int = 200_000):
-        self.max_entries = max_entries
+    Two levels: whole results keyed by every timing field, and (ASIC array ops) the op's
+    bandwidth-free `ArrayPlan` keyed by the timing fields less the levels' bandwidths, so a
+    design that differs from an earlier one in bandwidths alone is only re-timed.
+    """
+
+    def __init__(self, max_entries: int = 200_000, max_plan_folds: int = 2_000_000):
+        self.max_entries, self.max_plan_folds = max_entries, max_plan_folds
         self.results: dict[tuple[str, str], OpResult] = {}
-        self.hits = self.misses = 0
+        self.plans: dict[tuple[str, str], ArrayPlan] = {}
+        self.hits = self.misses = self.plan_hits = 0
+        self._plan_folds = 0
         self._op_keys: dict[int, tuple[object, str]] = {}
-        self._hw: tuple[object, str] | None = None
+        self._hw: tuple[object, str, str] | None = None
 
     def run_op(self, op, hw: Hardware) -> OpResult:
-        key = (self._hardware_key(hw), self._op_key(op))
-        cached = self.results.get(key)
+        plan_key, timing_key = self._hardware_keys(hw)
+        op_key = self._op_key(op)
+        cached = self.results.get((timing_key, op_key))
         if cached is None:
             self.misses += 1
             if len(self.results) >= self.max_entries:
                 self.results.clear()
-            self.results[key] = result = simulate_op(op, hw)
+            self.results[timing_key, op_key] = result = self._simulate(op, hw, (plan_key, op_key))
             return result
         self.hits += 1
-        # a fresh copy with three fields set: dataclasses.replace re-runs __init__, 10x slower
-        result = copy.copy(cached)
-        object.__setattr__(result, "name", op.name)
-        object.__setattr__(result, "repeat", op.repeat)
-        object.__setattr__(result, "latency_s", cached.cycles_incl_prefetch / hw.clock_hz)
-        return result
+        return evolve(cached, name=op.name, repeat=op.repeat,
+                             latency_s=cached.cycles_incl_prefetch / hw.clock_hz)
 
-    def _hardware_key(self, hw: Hardware) -> str:
+    def _simulate(self, op, hw: Hardware, plan_key) -> OpResult:
+        if not has_array_plan(op, hw):
+            return simulate_op(op, hw)
+        plan = self.plans.get(plan_key)
+        if plan is None:
+            plan = plan_array_op(op, hw)
+            if self._plan_folds + plan.folds > self.max_plan_folds:  # plans hold per-fold arrays
+                self.plans.clear()
+                self._plan_folds = 0
+            self.plans[plan_key] = plan
+            self._plan_folds += plan.folds
+        else:
+            self.plan_hits += 1
+            plan = evolve(plan, op=op)  # the timing reports the op's own name and repeat
+        return time_array_op(plan, hw)
+
+    def _hardware_keys(self, hw: Hardware) -> tuple[str, str]:
         if self._hw is None or self._hw[0] is not hw:
-            key = hw.model_dump_json(exclude={**{f: True for f in PRICING_ONLY},
-                                              "memory": {"__all__": LEVEL_PRICING_ONLY}})
-            self._hw = (hw, key)
-        return self._hw[1]
+            plan_key = hw.model_dump_json(exclude={**{f: True for f in PRICING_ONLY},
+                                                   "memory": {"__all__": LEVEL_PRICING_ONLY | BANDWIDTHS}})
+            bandwidths = json.dumps([[level.read_bandwidth_bytes_per_cycle, level.write_bandwidth_bytes_per_cycle]
+                                     for level in hw.memory], sort_keys=True)
+            self._hw = (hw, plan_key, plan_key + bandwidths)
+        return self._hw[1], self._hw[2]
 
     def _op_key(self, op) -> str:
         entry = self._op_keys.get(id(op))
@@ -109,25 +134,8 @@ class OpMemo:
         return entry[1]
 
 
-class PriceList:
-    """An `EnergyTable`'s prices looked up once per op kind (a sweep asks for them millions of times)."""
-
-    def __init__(self, table: EnergyTable):
-        self.table, self._energy, self._area = table, {}, {}
-
-    def op_energy_pj(self, kind: str) -> float:
-        if kind not in self._energy:
-            self._energy[kind] = self.table.op_energy_pj(kind)
-        return self._energy[kind]
-
-    def op_area_um2(self, kind: str) -> float:
-        if kind not in self._area:
-            self._area[kind] = self.table.op_area_um2(kind)
-        return self._area[kind]
-
-
 _MEMO = OpMemo()
-_PRICES: dict[int, PriceList] = {}
+_TABLES: dict[int, EnergyTable] = {}
 
 
 def evaluate_batch(designs: list, shared: tuple[dict, dict]) -> list[dict]:
@@ -162,9 +170,9 @@ def evaluate_batch(designs: list, shared: tuple[dict, dict]) -> list[dict]:
 def evaluate_one(workload, hw: Hardware, memo: OpMemo | None = None) -> dict:
     """status, reason and metric columns of one (workload, design)."""
     memo = memo or _MEMO
-    table = _PRICES.get(hw.technology_node_nm)
-    if table is None:
-        table = _PRICES[hw.technology_node_nm] = PriceList(EnergyTable().at_node(hw.technology_node_nm))
+    table = _TABLES.get(hw.technology_node_nm)
+    if table is None:  # one table object per node, so its memoized prices are found by identity
+        table = _TABLES[hw.technology_node_nm] = default_table(hw.technology_node_nm)
     try:
         total = simulate(workload, hw, table, run_op=memo.run_op).total
     except (Infeasible, SpecError) as err:

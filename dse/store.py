@@ -4,7 +4,8 @@
                                       hash and content, git revision, columns with their units
     STORE/part-000001-<id>.parquet    chunks, all of one schema (field metadata `unit`; schema
                                       metadata `quarch` = the JSON above)
-    STORE/.lock                       flock'ed by the one sweep writing
+    STORE/.lock                       flock'ed by the one sweep (or compaction) writing
+    STORE/_compacting.json            only while chunks are being merged (see `compact`)
 
 `pandas.read_parquet(STORE)` loads every chunk as one DataFrame (readers skip names that
 start with `_` or `.`); DuckDB reads `STORE/*.parquet`. A chunk is written to a hidden
@@ -12,6 +13,18 @@ temporary, fsynced and renamed into place, so a kill at any moment (SIGKILL incl
 leaves whole chunks only; temporaries left behind are removed when the store is next
 opened. Rows are keyed by (design_id, workload_id): the sweep skips keys already stored and
 writes each key once, and the lock keeps a second sweep out, so no row is ever duplicated.
+
+Compaction (`compact`, run at the end of every sweep and by `quarch store compact`) merges
+runs of small chunks into chunks of up to `target_rows` rows, crash-safe by roll-forward:
+  1. the merged rows go to a hidden temporary, fsynced;
+  2. `_compacting.json` (the plan: sources, temporary, final name) is written atomically;
+  3. the temporary is renamed to its final `part-` name, then the sources are deleted;
+  4. the plan file is deleted.
+Opening the store finishes an interrupted plan: final chunk present -> delete the sources
+still there; absent -> delete the temporary (the sources are untouched). Until then
+`read_store` skips the sources of a plan whose final chunk exists, so quarch never sees a
+row twice; a plain `pandas.read_parquet` of a store whose compaction was killed between
+steps 3a and 3b sees the sources too, until quarch next opens the store.
 """
 from __future__ import annotations
 
@@ -30,6 +43,8 @@ from workloads.errors import SpecError
 
 STORE_VERSION = 1
 META_FILE = "_quarch_store.json"
+PLAN_FILE = "_compacting.json"
+TARGET_CHUNK_ROWS = 200_000
 KEY = ("design_id", "workload_id")
 _ARROW = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_(), "json": pa.string()}
 
@@ -55,12 +70,7 @@ class Store:
         if self.path.exists() and not self.path.is_dir():
             raise SpecError("exists and is not a directory: give a new or existing store folder", file=self.path)
         self.path.mkdir(parents=True, exist_ok=True)
-        self._lock = open(self.path / ".lock", "w")
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock.close()
-            raise SpecError("another sweep is writing this store", file=self.path) from None
+        self._lock = _lock(self.path)
         meta_path = self.path / META_FILE
         if meta_path.exists():
             self._check_compatible(json.loads(meta_path.read_text()))
@@ -68,13 +78,15 @@ class Store:
             raise SpecError(f"has Parquet files but no {META_FILE}: not a quarch store", file=self.path)
         else:
             _atomic_write(meta_path, json.dumps(self.metadata, indent=1, sort_keys=True).encode())
-        for stale in self.path.glob(".part-*.tmp"):
-            stale.unlink()
+        _recover(self.path)
         return self
 
     def __exit__(self, *exc) -> None:
-        fcntl.flock(self._lock, fcntl.LOCK_UN)
-        self._lock.close()
+        _unlock(self._lock)
+
+    def compact(self, target_rows: int = TARGET_CHUNK_ROWS) -> int:
+        """Merge small chunks (see module docstring); returns the number of chunks removed."""
+        return _compact(self.path, target_rows)
 
     def _check_compatible(self, stored: dict) -> None:
         if stored.get("space_hash") != self.metadata["space_hash"]:
@@ -87,9 +99,10 @@ class Store:
 
     def done_keys(self) -> set[tuple[str, str]]:
         """(design_id, workload_id) of every stored row."""
-        if not any(self.path.glob("*.parquet")):
+        files = chunk_files(self.path)
+        if not files:
             return set()
-        table = pq.read_table(self.path, columns=list(KEY))
+        table = pq.read_table(files, columns=list(KEY))
         return set(zip(table.column(KEY[0]).to_pylist(), table.column(KEY[1]).to_pylist()))
 
     def write(self, rows: list[dict] | pa.Table) -> Path:
@@ -101,15 +114,121 @@ class Store:
             table = pa.Table.from_pylist(rows, schema=self.schema)
         else:
             table = rows.cast(self.schema)
-        numbers = [int(p.name.split("-")[1]) for p in self.path.glob("part-*.parquet")]
-        final = self.path / f"part-{max(numbers, default=0) + 1:06d}-{uuid.uuid4().hex[:8]}.parquet"
-        temporary = self.path / f".{final.stem}.tmp"
-        pq.write_table(table, temporary, compression="zstd")
-        with open(temporary, "rb") as handle:
-            os.fsync(handle.fileno())
+        numbers = [_chunk_number(p) for p in self.path.glob("part-*.parquet")]
+        final, temporary = _chunk_names(self.path, max(numbers, default=0) + 1)
+        _write_synced(table, temporary)
         os.replace(temporary, final)
         _fsync_dir(self.path)
         return final
+
+
+def chunk_files(path: str | Path) -> list[str]:
+    """The store's chunk files in order, less the sources of an interrupted compaction already merged."""
+    path = Path(path)
+    files = sorted(path.glob("part-*.parquet"))
+    plan = _read_plan(path)
+    if plan and (path / plan["final"]).exists():
+        files = [f for f in files if f.name not in set(plan["sources"])]
+    return [str(f) for f in files]
+
+
+def compact(path: str | Path, target_rows: int = TARGET_CHUNK_ROWS) -> int:
+    """Merge a store's small chunks (takes the store's lock); returns the number of chunks removed."""
+    path = Path(path)
+    if not (path / META_FILE).exists():
+        raise SpecError(f"not a quarch result store (no {META_FILE}); make one with `quarch sweep`", file=path)
+    lock = _lock(path)
+    try:
+        _recover(path)
+        return _compact(path, target_rows)
+    finally:
+        _unlock(lock)
+
+
+def _compact(path: Path, target_rows: int) -> int:
+    """Merge runs of consecutive chunks whose rows add up to at most `target_rows` (lock held)."""
+    groups, run, rows_in_run = [], [], 0
+    for file in sorted(path.glob("part-*.parquet")):
+        rows = pq.ParquetFile(file).metadata.num_rows
+        if run and rows_in_run + rows > target_rows:
+            groups.append(run)
+            run, rows_in_run = [], 0
+        run.append(file)
+        rows_in_run += rows
+    groups.append(run)
+    removed = 0
+    for sources in (g for g in groups if len(g) > 1):
+        final, temporary = _chunk_names(path, _chunk_number(sources[0]))
+        _write_synced(pq.read_table([str(f) for f in sources]), temporary)
+        _atomic_write(path / PLAN_FILE, json.dumps({"sources": [f.name for f in sources], "temporary": temporary.name,
+                                                    "final": final.name}).encode())
+        _finish_plan(path, _read_plan(path))
+        removed += len(sources) - 1
+    return removed
+
+
+def _finish_plan(path: Path, plan: dict) -> None:
+    """Steps 3 and 4 of a compaction plan (also how an interrupted one is rolled forward)."""
+    temporary, final = path / plan["temporary"], path / plan["final"]
+    if temporary.exists():
+        os.replace(temporary, final)
+        _fsync_dir(path)
+    for name in plan["sources"]:
+        (path / name).unlink(missing_ok=True)
+    _fsync_dir(path)
+    (path / PLAN_FILE).unlink()
+    _fsync_dir(path)
+
+
+def _recover(path: Path) -> None:
+    """Finish or undo an interrupted compaction; remove temporaries of interrupted writes."""
+    plan = _read_plan(path)
+    if plan is not None:
+        if (path / plan["temporary"]).exists() or (path / plan["final"]).exists():
+            _finish_plan(path, plan)  # the merged rows are whole on disk: roll forward
+        else:
+            (path / PLAN_FILE).unlink()
+    for stale in path.glob(".part-*.tmp"):
+        stale.unlink()
+    (path / f".{PLAN_FILE}.tmp").unlink(missing_ok=True)
+
+
+def _read_plan(path: Path) -> dict | None:
+    try:
+        return json.loads((path / PLAN_FILE).read_text())
+    except FileNotFoundError:
+        return None
+
+
+def _chunk_number(file: Path) -> int:
+    return int(file.name.split("-")[1])
+
+
+def _chunk_names(path: Path, number: int) -> tuple[Path, Path]:
+    """(final, hidden temporary) paths of a new chunk."""
+    final = path / f"part-{number:06d}-{uuid.uuid4().hex[:8]}.parquet"
+    return final, path / f".{final.stem}.tmp"
+
+
+def _write_synced(table: pa.Table, file: Path) -> None:
+    pq.write_table(table, file, compression="zstd")
+    with open(file, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _lock(path: Path):
+    handle = open(path / ".lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise SpecError("another sweep is writing this store", file=path) from None
+    return handle
+
+
+def _unlock(handle) -> None:
+    fcntl.flock(handle, fcntl.LOCK_UN)
+    handle.close()
 
 
 def read_store(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -117,13 +236,18 @@ def read_store(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
     path = Path(path)
     if not (path / META_FILE).exists():
         raise SpecError(f"not a quarch result store (no {META_FILE}); make one with `quarch sweep`", file=path)
-    if not any(path.glob("*.parquet")):
-        return pd.DataFrame(columns=columns or [c["name"] for c in store_metadata(path)["columns"]])
-    try:
-        return pq.read_table(path, columns=columns).to_pandas()
-    except (KeyError, pa.ArrowInvalid) as err:
-        available = [c["name"] for c in store_metadata(path)["columns"]]
-        raise SpecError(f"{err}; columns are {', '.join(available)}", file=path) from None
+    for attempt in range(3):  # a compaction may delete a chunk between listing and reading
+        files = chunk_files(path)
+        if not files:
+            return pd.DataFrame(columns=columns or [c["name"] for c in store_metadata(path)["columns"]])
+        try:
+            return pq.read_table(files, columns=columns).to_pandas()
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+        except (KeyError, pa.ArrowInvalid) as err:
+            available = [c["name"] for c in store_metadata(path)["columns"]]
+            raise SpecError(f"{err}; columns are {', '.join(available)}", file=path) from None
 
 
 def store_metadata(path: str | Path) -> dict:

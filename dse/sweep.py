@@ -4,7 +4,8 @@ Each batch the strategy asks for is resolved into designs (`Space.resolve`); a
 (design_id, workload_id) pair already in the store, or already handed out in this run,
 is not evaluated again, so rerunning a sweep on its store resumes it and replays a
 learning strategy's history from stored rows. Results are written one chunk per finished
-task (`dse.store`), so a kill loses at most the tasks in flight. Learning strategies are
+task (`dse.store`), so a kill loses at most the tasks in flight; the small chunks are merged
+every COMPACT_EVERY_CHUNKS chunks and at the end (`dse.store.compact`). Learning strategies are
 told each point's objectives (aggregated over its workloads as the space says, negated
 when maximized) and constraint violations.
 """
@@ -27,6 +28,7 @@ from dse.space import WORKLOAD_PARAMETER, Space
 from dse.store import Store, git_revision
 from dse.strategies import Strategy, make_strategy
 
+COMPACT_EVERY_CHUNKS = 500  # merge the small per-task chunks now and then, and at the end
 Progress = Callable[[int, "int | None"], None]
 
 
@@ -66,7 +68,7 @@ def run_sweep(space: Space, store_path: str | Path, strategy: str = "grid", budg
         before = store.done_keys()
         done = set(before)
         scores = _stored_scores(store_path, wanted) if learns and before else {}
-        finished = 0
+        finished = written = 0
         while (points := search.ask()) is not None:
             designs = [space.resolve(point) for point in points]
             items, workloads = [], {}
@@ -88,6 +90,9 @@ def run_sweep(space: Space, store_path: str | Path, strategy: str = "grid", budg
                 progress(finished, total)
             for rows in executor.imap(evaluate_batch, items, (space.bases, workloads), _lost_rows):
                 store.write(rows)
+                written += 1
+                if written % COMPACT_EVERY_CHUNKS == 0:
+                    store.compact()
                 summary.evaluations += len(rows)
                 summary.status.update(row["status"] for row in rows)
                 finished += len(rows)
@@ -98,6 +103,7 @@ def run_sweep(space: Space, store_path: str | Path, strategy: str = "grid", budg
                     progress(finished, total)
             if learns:
                 search.tell(points, *_objectives(space, designs, scores))
+        store.compact()
         summary.seconds = time.perf_counter() - start
     return summary
 

@@ -6,6 +6,8 @@ validated, e.g. `array.rows=64`, `clock_hz=1.5e9`, `memory.sram.capacity_bytes=6
 """
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -48,15 +50,18 @@ def load_hardware(spec: str | Path, overrides: tuple[str, ...] | list[str] = ())
 
 
 def apply_overrides(data: dict, overrides) -> dict:
-    """A copy of `data` with each `dotted.path=value` override set (lists indexed by name or position)."""
-    import copy
+    """A copy of `data` with each `dotted.path=value` override set (lists indexed by name or position).
 
-    data = copy.deepcopy(data)
+    Only the containers along an override's path are copied; the rest is shared with `data`
+    (which is never modified), so a sweep can apply a point's overrides cheaply.
+    """
+    data = dict(data)
+    copied = {id(data)}  # containers of the result that are already copies
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise SpecError(f"{item!r}: an override is key.path=value, e.g. array.rows=64", field="--set")
-        value = yaml.safe_load(text)
+        value = _scalar(text)
         parts = key.strip().split(".")
         node = data
         for depth, part in enumerate(parts):
@@ -66,16 +71,36 @@ def apply_overrides(data: dict, overrides) -> dict:
                 if last:
                     node[index] = value
                 else:
-                    node = node[index]
+                    node[index] = node = _own(node[index], copied)
             elif isinstance(node, dict):
                 if last:
                     node[part] = value
                 else:
-                    node = node.setdefault(part, {})
+                    node[part] = node = _own(node.get(part, {}), copied)
             else:
                 raise SpecError(f"{key!r}: '{'.'.join(parts[:depth])}' is a value, not a section",
                                 field="--set")
     return data
+
+
+def _own(node, copied: set):
+    """`node` itself if it is already a copy made for this result, else a shallow copy of it."""
+    if id(node) in copied or not isinstance(node, (dict, list)):
+        return node
+    node = dict(node) if isinstance(node, dict) else list(node)
+    copied.add(id(node))
+    return node
+
+
+def _scalar(text: str):
+    """An override's value parsed as YAML (a fresh object each time: callers may modify it)."""
+    value = _parsed(text)
+    return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+
+
+@lru_cache(maxsize=65536)
+def _parsed(text: str):
+    return yaml.safe_load(text)
 
 
 def _list_index(items: list, part: str, key: str) -> int:

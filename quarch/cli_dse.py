@@ -1,4 +1,4 @@
-"""`quarch sweep` and `quarch pareto`: design-space exploration from the command line."""
+"""`quarch sweep`, `quarch pareto` and `quarch store compact`: design-space exploration from the command line."""
 from __future__ import annotations
 
 from enum import Enum
@@ -12,7 +12,7 @@ from rich.table import Table
 
 from dse.pareto import rank_designs
 from dse.space import Objective, load_space, parse_constraint
-from dse.store import read_store, store_metadata
+from dse.store import TARGET_CHUNK_ROWS, compact, read_store, store_metadata
 from dse.strategies import STRATEGIES
 from dse.sweep import run_sweep
 from quarch.cli import app, console, fail
@@ -73,6 +73,25 @@ def pareto_command(
         _print_front(store, objectives, constraint, aggregate, limit, csv)
     except SpecError as err:
         fail(str(err))
+
+
+store_app = typer.Typer(no_args_is_help=True, help="Maintain result stores.")
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("compact")
+def compact_command(
+    store: Annotated[Path, typer.Argument(metavar="STORE", help="Result store written by `quarch sweep`")],
+    target_rows: Annotated[int, typer.Option(min=1, help="Rows per merged chunk at most")] = TARGET_CHUNK_ROWS,
+) -> None:
+    """Merge a store's small chunks into larger ones (crash-safe; sweeps also do it when they end)."""
+    try:
+        before = len(list(store.glob("part-*.parquet")))
+        compact(store, target_rows)
+    except SpecError as err:
+        fail(str(err))
+    after = len(list(store.glob("part-*.parquet")))
+    console.print(f"{store}: {before} chunks -> {after}", highlight=False)
 
 
 def _print_front(store: Path, objectives: str | None, constraints: list[str] | None, aggregate: str | None,

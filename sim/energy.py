@@ -10,7 +10,7 @@ from dataclasses import replace
 from hwmodels import pe as pe_model
 from hwmodels.costs import EnergyTable
 from hwmodels.spec import Hardware
-from sim.result import OpResult, Result
+from sim.result import OpResult, Result, evolve
 
 
 def price_op(op: OpResult, hw: Hardware, table: EnergyTable) -> OpResult:
@@ -24,8 +24,8 @@ def price_op(op: OpResult, hw: Hardware, table: EnergyTable) -> OpResult:
     memory = {level.name: op.read_bytes.get(level.name, 0.0) * level.read_energy_pj_per_byte
               + op.write_bytes.get(level.name, 0.0) * level.write_energy_pj_per_byte
               for level in hw.memory}
-    return replace(op, compute_energy_pj=compute, memory_energy_pj=memory,
-                   static_energy_j=hw.static_power_w * op.latency_s)
+    return evolve(op, compute_energy_pj=compute, memory_energy_pj=memory,
+                  static_energy_j=hw.static_power_w * op.latency_s)
 
 
 def design_area_mm2(hw: Hardware, table: EnergyTable) -> float:

@@ -170,11 +170,17 @@ def walk_folds(fold_cycles, load_cycles, out_first, out_last, out_cols, buffers,
         if u > 0:
             a = out_first[f]
             b = out_last[f]
-            for tt in range(a, b + u):
-                count = min(b, tt) - max(a, tt - u + 1) + 1
-                now = start + tt + offset
-                done, wb = write_words(wb, now, count)
-                offset += done - now
+            fold_words = (b - a + 1) * u
+            if fold_words < wb[_WB_FREE] - wb[_WB_ACTIVE] + 1:
+                # no drain starts and the buffer cannot fill during this fold's writes: storing
+                # them in one step leaves the buffer as the cycle-by-cycle walk does
+                _, wb = write_words(wb, start + a, fold_words)
+            else:
+                for tt in range(a, b + u):
+                    count = min(b, tt) - max(a, tt - u + 1) + 1
+                    now = start + tt + offset
+                    done, wb = write_words(wb, now, count)
+                    offset += done - now
         write_stall += offset
         compute_end[f] = start + fold_cycles[f] + offset
         t = compute_end[f]

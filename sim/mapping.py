@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from numba import njit
 
 from hwmodels.spec import Hardware, MemoryLevel
 from workloads.ops import GemmView
@@ -50,6 +51,7 @@ class FoldSchedule:
     work: np.ndarray                   # streaming cycles T' of each fold (fold_cycles less fill/drain)
     sram_words: dict[str, np.ndarray]  # operand -> words the array reads (outputs: writes) per fold
     slice_id: dict[str, np.ndarray]    # operand -> id of the operand slice each fold touches
+    slice_axes: dict[str, str] | None = None  # operand -> fold coordinates its slice depends on: row|col|both
 
     @property
     def folds(self) -> int:
@@ -67,6 +69,24 @@ class FoldSchedule:
         """The same folds lasting `work[f]` streaming cycles each (value-dependent PEs)."""
         work = np.asarray(work, dtype=np.int64)
         return replace(self, work=work, fold_cycles=self.fold_cycles - self.work + work)
+
+    def first_slice_use(self, operand: str) -> np.ndarray:
+        """True for the folds that use their slice of `operand` for the first time.
+
+        A slice depending on the row fold alone is first used with column fold 0 (in either
+        fold order), one depending on the column fold with row fold 0; one depending on
+        both is used by one fold only.
+        """
+        axes = self.slice_axes[operand] if self.slice_axes else None
+        if axes == "row":
+            return self.col_fold == 0
+        if axes == "col":
+            return self.row_fold == 0
+        if axes == "both":
+            return np.ones(self.folds, dtype=bool)
+        first = np.zeros(self.folds, dtype=bool)
+        first[np.unique(self.slice_id[operand], return_index=True)[1]] = True
+        return first
 
     def first_use_cycle(self, operand: str) -> int:
         """First cycle (in fold 0) at which the array reads `operand`."""
@@ -97,15 +117,18 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: f
         length = t_eff + rows + cols - 2
         words = {"input": used_rows * t, "weight": used_cols * t, "output": used_rows * used_cols}
         slices = {"input": row_fold, "weight": col_fold, "output": row_fold * col_folds + col_fold}
+        axes = {"input": "row", "weight": "col", "output": "both"}
     else:
         length = 2 * rows + cols + t_eff - 2
         stationary, streamed = ("weight", "input") if dataflow == "ws" else ("input", "weight")
         words = {stationary: used_rows * used_cols, streamed: used_rows * t, "output": used_cols * t}
         slices = {stationary: row_fold * col_folds + col_fold, streamed: row_fold, "output": col_fold}
+        axes = {stationary: "both", streamed: "row", "output": "col"}
     return FoldSchedule(dataflow=dataflow, rows=rows, cols=cols, sr=sr, sc=sc, t=t, passes=passes,
                         order=order, row_fold=row_fold, col_fold=col_fold, used_rows=used_rows,
                         used_cols=used_cols, fold_cycles=np.full(row_fold.size, length, dtype=np.int64),
-                        work=np.full(row_fold.size, t_eff, dtype=np.int64), sram_words=words, slice_id=slices)
+                        work=np.full(row_fold.size, t_eff, dtype=np.int64), sram_words=words, slice_id=slices,
+                        slice_axes=axes)
 
 
 def operand_words(view: GemmView) -> dict[str, int]:
@@ -124,7 +147,7 @@ def fetched_words(schedule: FoldSchedule, operand: str, total_words: int, buffer
     ids = schedule.slice_id[operand]
     fetched = np.zeros(per_fold.size)
     if total_words <= buffer_words:
-        _, first = np.unique(ids, return_index=True)
+        first = schedule.first_slice_use(operand)
         fetched[first] = per_fold[first]
         return fetched * (total_words / fetched.sum())
     changed = np.ones(ids.size, dtype=bool)
@@ -156,37 +179,48 @@ class Tiles:
 def split_folds(schedule: FoldSchedule, chunks: np.ndarray, out_cols: np.ndarray) -> Tiles:
     """Tiles of the schedule with fold f cut into chunks[f] parts along T (1 = whole fold)."""
     chunks = np.minimum(np.maximum(chunks, 1), schedule.t).astype(np.int64)
-    fold = np.repeat(np.arange(schedule.folds), chunks)
-    start = np.repeat(np.cumsum(chunks) - chunks, chunks)
-    c = np.arange(fold.size) - start
-    n = chunks[fold]
-    t, rows, cols = schedule.t, schedule.rows, schedule.cols
-    steps = t // n + (c < t % n)
-    first, last = c == 0, c == n - 1
-    done = _steps_done(steps, start)
-    fold_work = schedule.work[fold]
-    work = fold_work * done // t - fold_work * (done - steps) // t
-    used_rows = schedule.used_rows[fold]
-    if schedule.dataflow == "os":
-        cycles = work + np.where(last, rows + cols - 2, 0)
-        out_first = work - 1 + rows - used_rows
-        out_last = work + rows - 2
-        emits = last
-    else:
-        lead = np.where(first, 2 * rows - 1, 0)
-        cycles = work + lead + np.where(last, cols - 1, 0)
-        out_first = lead + work - steps
-        out_last = lead + work - 1
-        emits = np.ones(fold.size, dtype=bool)
-    return Tiles(fold=fold, share=steps / t, cycles=cycles.astype(np.int64), out_first=out_first.astype(np.int64),
-                 out_last=out_last.astype(np.int64), out_cols=np.where(emits, out_cols[fold], 0).astype(np.int64))
+    fold, share, cycles, out_first, out_last, tile_cols = _split(
+        chunks, schedule.work, schedule.used_rows.astype(np.int64), out_cols.astype(np.int64), schedule.t,
+        schedule.rows, schedule.cols, schedule.dataflow == "os")
+    return Tiles(fold=fold, share=share, cycles=cycles, out_first=out_first, out_last=out_last, out_cols=tile_cols)
 
 
-def _steps_done(steps: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Steps streamed up to and including each chunk, counted within its fold."""
-    total = np.cumsum(steps)
-    before_fold = np.where(start > 0, total[np.maximum(start - 1, 0)], 0)
-    return total - before_fold
+@njit(cache=True)
+def _split(chunks, fold_work, used_rows, out_cols, t, rows, cols, os):
+    """`split_folds` on plain arrays, one tile at a time (a vectorized form costs more than the walk)."""
+    count = int(chunks.sum())
+    fold = np.empty(count, dtype=np.int64)
+    share = np.empty(count)
+    cycles = np.empty(count, dtype=np.int64)
+    out_first = np.empty(count, dtype=np.int64)
+    out_last = np.empty(count, dtype=np.int64)
+    tile_cols = np.zeros(count, dtype=np.int64)
+    i = 0
+    for f in range(chunks.size):
+        n = chunks[f]
+        w = fold_work[f]
+        done = 0
+        for c in range(n):
+            steps = t // n + (1 if c < t % n else 0)
+            done += steps
+            work = w * done // t - w * (done - steps) // t
+            last = c == n - 1
+            fold[i] = f
+            share[i] = steps / t
+            if os:
+                cycles[i] = work + (rows + cols - 2 if last else 0)
+                out_first[i] = work - 1 + rows - used_rows[f]
+                out_last[i] = work + rows - 2
+                if last:
+                    tile_cols[i] = out_cols[f]
+            else:
+                lead = 2 * rows - 1 if c == 0 else 0
+                cycles[i] = work + lead + (cols - 1 if last else 0)
+                out_first[i] = lead + work - steps
+                out_last[i] = lead + work - 1
+                tile_cols[i] = out_cols[f]
+            i += 1
+    return fold, share, cycles, out_first, out_last, tile_cols
 
 
 def chunks_to_fit(schedule: FoldSchedule, level: MemoryLevel, word_bytes: dict[str, float]) -> np.ndarray:
@@ -208,18 +242,21 @@ def final_outputs(schedule: FoldSchedule) -> np.ndarray:
     return schedule.row_fold == schedule.row_folds - 1
 
 
-def choose_order(view: GemmView, hw: Hardware, passes: int, word_bytes: dict[str, float]) -> str:
-    """The fold order: the hardware's, or for `auto` the one moving fewer backing-store words."""
+def choose_schedule(view: GemmView, hw: Hardware, passes: int,
+                    word_bytes: dict[str, float]) -> tuple[str, FoldSchedule]:
+    """The fold order and its schedule: the hardware's order, or for `auto` the one moving
+    fewer backing-store words."""
+    rows, cols, dataflow = hw.array.rows, hw.array.cols, hw.array.dataflow
     if hw.mapper.fold_order != "auto":
-        return hw.mapper.fold_order
+        return hw.mapper.fold_order, fold_schedule(view, rows, cols, dataflow, passes, hw.mapper.fold_order)
     inner = hw.memory[0]
-    best, best_words = "cols_outer", None
+    best = best_words = None
     for order in ("cols_outer", "rows_outer"):
-        schedule = fold_schedule(view, hw.array.rows, hw.array.cols, hw.array.dataflow, passes, order)
+        schedule = fold_schedule(view, rows, cols, dataflow, passes, order)
         words = sum(fetched_words(schedule, op, total, buffer_words(inner, op, word_bytes[op])).sum() * word_bytes[op]
                     for op, total in operand_words(view).items() if op != "output")
         if best_words is None or words < best_words:
-            best, best_words = order, words
+            best, best_words = (order, schedule), words
     return best
 
 

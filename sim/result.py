@@ -6,11 +6,21 @@ can redo them for another table without re-simulating.
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
+
+
+def evolve(instance, **changes):
+    """A copy of a frozen dataclass with some fields set, for classes without __post_init__:
+    `dataclasses.replace` re-runs __init__ over every field, ten times slower on a hot path."""
+    result = copy.copy(instance)
+    for name, value in changes.items():
+        object.__setattr__(result, name, value)
+    return result
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ Other targets have their own model (`TARGET_MODELS`: sim.gpu for `target: gpu`, 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -90,6 +91,11 @@ def _bytes_per_word(op, lanes: int = 1) -> dict[str, float]:
             "output": parse_format(f.output).bits_per_element / 8}
 
 
+def has_array_plan(op, hw: Hardware) -> bool:
+    """True when `simulate_op(op, hw)` is `time_array_op(plan_array_op(op, hw), hw)`."""
+    return hw.target not in TARGET_MODELS and isinstance(op, (Gemm, Conv2d))
+
+
 def _lane_view(view: GemmView, lanes: int) -> GemmView:
     """The GEMM as the array sees it when each PE step consumes `lanes` elements of K."""
     if lanes == 1:
@@ -113,14 +119,48 @@ def _value_timing(op, pe, sched, lanes: int):
     return sched.with_work(np.ceil(work)), f"values ({cost.what})", float(mean)
 
 
+@dataclass(frozen=True)
+class ArrayPlan:
+    """What an op does on an array, apart from memory bandwidths: folds, tiles, traffic, counts.
+
+    Built from every hardware field except the levels' read/write bandwidths (and what only
+    prices), so designs differing in bandwidth alone share it (`dse.evaluate` memoizes it);
+    `time_array_op` adds the bandwidth-dependent timing.
+    """
+
+    op: object
+    true_view: GemmView
+    instances: int                     # of the GEMM as the array sees it
+    lanes: int
+    word_bytes: dict
+    folds: int                         # of one instance
+    first_use_cycle: dict              # operand -> `FoldSchedule.first_use_cycle`
+    mapping_efficiency: float
+    cycle_model: str
+    rounds: int
+    sharing: int
+    totals: dict
+    fetched: list
+    tiles: mapping.Tiles | None        # None: timed by the SCALE-Sim USER-mode emulation
+    out_capacity: int
+    read_bytes: dict
+    write_bytes: dict
+    compute_cycles: int
+    op_counts: dict
+
+
 def _array_op(op, hw: Hardware) -> OpResult:
+    return time_array_op(plan_array_op(op, hw), hw)
+
+
+def plan_array_op(op, hw: Hardware) -> ArrayPlan:
+    """The bandwidth-free part of an array op (see `ArrayPlan`)."""
     true_view = op.gemm_view()
     lanes = pe_model.lanes(hw.pe, op)
     step = pe_model.step_cycles(hw.pe, op)
     view = _lane_view(true_view, lanes)
     word_bytes = _bytes_per_word(op, lanes)
-    order = mapping.choose_order(view, hw, step, word_bytes)
-    sched = mapping.fold_schedule(view, hw.array.rows, hw.array.cols, hw.array.dataflow, step, order)
+    _, sched = mapping.choose_schedule(view, hw, step, word_bytes)
     sched, cycle_model, mean = _value_timing(op, hw.pe, sched, lanes)
     rounds = math.ceil(view.instances / hw.array.cores)
     sharing = min(hw.array.cores, view.instances)  # arrays sharing the backing store's bandwidth
@@ -129,28 +169,45 @@ def _array_op(op, hw: Hardware) -> OpResult:
     final = mapping.final_outputs(sched)
     write_through = hw.memory[0].psum_write_through if len(hw.memory) > 1 else True
     out_words = sched.sram_words["output"] if write_through else np.where(final, sched.sram_words["output"], 0)
-    cycles, read_stall, write_stall, drain_end, fill_start = _timing(
-        op, hw, sched, fetched, totals, word_bytes, sharing, np.where(out_words > 0, sched.used_cols, 0))
     read_bytes, write_bytes = _traffic(sched, hw.memory, fetched, out_words, final, word_bytes, view.instances)
-
+    tiles, out_capacity = None, 1
+    if hw.mapper.memory_model != "scalesim_v3_user":
+        # SCALE-Sim's CALC model keeps whole folds; a physical buffer cuts a fold whose slice overflows it
+        ideal = hw.mapper.memory_model == "ideal_prefetch"
+        chunks = np.ones(sched.folds, dtype=np.int64) if ideal else mapping.chunks_to_fit(sched, hw.memory[0], word_bytes)
+        tiles = mapping.split_folds(sched, chunks, np.where(out_words > 0, sched.used_cols, 0))
+        if len(hw.memory) > 1:
+            out_capacity = max(1, int(hw.memory[0].capacity_for("output") // word_bytes["output"]))
     compute_cycles = int(sched.fold_cycles.sum()) - 1
-    stall = int(read_stall + write_stall)
-    total_cycles = rounds * int(cycles)
-    whole_layer = rounds * int(drain_end - fill_start)
     pes = hw.array.rows * hw.array.cols * hw.array.cores
     counts = pe_model.op_counts(hw.pe, op, true_view.macs, true_view.instances, mean)
     if hw.pe.synthesized:  # every PE charged every compute cycle (BitMoD / Bit Fusion simulators)
         counts[hw.pe.synthesized] = float(rounds * compute_cycles * pes)
+    return ArrayPlan(op=op, true_view=true_view, instances=view.instances, lanes=lanes, word_bytes=word_bytes,
+                     folds=sched.folds, first_use_cycle={o: sched.first_use_cycle(o) for o in ("input", "weight")},
+                     mapping_efficiency=float(np.mean(sched.used_rows * sched.used_cols) / (hw.array.rows * hw.array.cols)),
+                     cycle_model=cycle_model, rounds=rounds, sharing=sharing, totals=totals, fetched=fetched,
+                     tiles=tiles, out_capacity=out_capacity, read_bytes=read_bytes, write_bytes=write_bytes,
+                     compute_cycles=compute_cycles, op_counts=counts)
+
+
+def time_array_op(plan: ArrayPlan, hw: Hardware) -> OpResult:
+    """The op's result on `hw`, whose fields other than bandwidths (and pricing) are the plan's."""
+    op, true_view, rounds = plan.op, plan.true_view, plan.rounds
+    cycles, read_stall, write_stall, drain_end, fill_start = _timing(plan, hw)
+    stall = int(read_stall + write_stall)
+    total_cycles = rounds * int(cycles)
+    whole_layer = rounds * int(drain_end - fill_start)
+    pes = hw.array.rows * hw.array.cols * hw.array.cores
     return OpResult(
         name=op.name, kind=op.kind, repeat=op.repeat, macs=true_view.macs,
-        cycles=total_cycles, compute_cycles=rounds * compute_cycles, stall_cycles=rounds * stall,
+        cycles=total_cycles, compute_cycles=rounds * plan.compute_cycles, stall_cycles=rounds * stall,
         cycles_incl_prefetch=whole_layer, latency_s=whole_layer / hw.clock_hz,
-        utilization=true_view.macs / (total_cycles * pes * lanes) if total_cycles > 0 else 0.0,
-        mapping_efficiency=float(np.mean(sched.used_rows * sched.used_cols) / (hw.array.rows * hw.array.cols)),
-        folds=sched.folds * view.instances,
-        bound=_bound(hw, rounds * compute_cycles, read_bytes, write_bytes, sharing),
-        read_bytes=read_bytes, write_bytes=write_bytes,
-        op_counts=counts, cycle_model=cycle_model,
+        utilization=true_view.macs / (total_cycles * pes * plan.lanes) if total_cycles > 0 else 0.0,
+        mapping_efficiency=plan.mapping_efficiency, folds=plan.folds * plan.instances,
+        bound=_bound(hw, rounds * plan.compute_cycles, plan.read_bytes, plan.write_bytes, plan.sharing),
+        read_bytes=dict(plan.read_bytes), write_bytes=dict(plan.write_bytes),
+        op_counts=dict(plan.op_counts), cycle_model=plan.cycle_model,
     )
 
 
@@ -160,45 +217,44 @@ def _fetched_per_level(sched, levels, totals, word_bytes) -> list[dict[str, np.n
     An operand that does not fit level i (or that level i does not hold) streams through it:
     level i then moves what the level below asks for.
     """
-    fetched, below = [], None
+    fetched, below, seen = [], None, {}
     for level in levels[:-1]:
         per_operand = {}
         for operand in ("input", "weight"):
             room = mapping.buffer_words(level, operand, word_bytes[operand])
-            if below is not None and totals[operand] > room:
+            resident = totals[operand] <= room
+            if below is not None and not resident:
                 per_operand[operand] = below[operand]
-            else:
-                per_operand[operand] = mapping.fetched_words(sched, operand, totals[operand], room)
+            else:  # depends on the level only through `resident`
+                if (operand, resident) not in seen:
+                    seen[operand, resident] = mapping.fetched_words(sched, operand, totals[operand], room)
+                per_operand[operand] = seen[operand, resident]
         fetched.append(per_operand)
         below = per_operand
     return fetched
 
 
-def _timing(op, hw: Hardware, sched, fetched, totals, word_bytes, sharing: int, out_cols):
+def _timing(plan: ArrayPlan, hw: Hardware):
     """(cycles, read stall, write stall, drain end, fill start) of one instance, per memory model."""
-    model = hw.mapper.memory_model
-    if model == "scalesim_v3_user":
-        return scalesim_user.emulate(op, hw, word_bytes)[:5]
+    if plan.tiles is None:
+        return scalesim_user.emulate(plan.op, hw, plan.word_bytes)[:5]
+    tiles, word_bytes, sharing = plan.tiles, plan.word_bytes, plan.sharing
     levels, inner = hw.memory, hw.memory[0]
-    fold_load = np.zeros(sched.folds)
+    fold_load = np.zeros(plan.folds)
     for i, level in enumerate(levels[:-1]):
-        moved = {operand: words * word_bytes[operand] for operand, words in fetched[i].items()}
+        moved = {operand: words * word_bytes[operand] for operand, words in plan.fetched[i].items()}
         fold_load = np.maximum(fold_load, _transfer_cycles(levels[i + 1], moved, sharing))
-    ideal = model == "ideal_prefetch"
-    # SCALE-Sim's CALC model keeps whole folds; a physical buffer cuts a fold whose slice overflows it
-    chunks = np.ones(sched.folds, dtype=np.int64) if ideal else mapping.chunks_to_fit(sched, inner, word_bytes)
-    tiles = mapping.split_folds(sched, chunks, out_cols)
+    ideal = hw.mapper.memory_model == "ideal_prefetch"
     load = fold_load[tiles.fold] * tiles.share
     outer = levels[1] if len(levels) > 1 else inner
-    out_capacity = max(1, int(inner.capacity_for("output") // word_bytes["output"])) if len(levels) > 1 else 1
     line_words = max(1, int(outer.write_bandwidth("output") / sharing // word_bytes["output"]))
     cycles, read_stall, write_stall, drain_end, _ = walk_folds(
         tiles.cycles, load, tiles.out_first, tiles.out_last, tiles.out_cols, inner.buffering, ideal,
-        out_capacity, line_words)
+        plan.out_capacity, line_words)
     if len(levels) == 1:
         fill_start = 0
     elif ideal:
-        fill_start = _fill_start(sched, hw, totals, word_bytes, sharing)
+        fill_start = _fill_start(plan, hw)
     else:
         fill_start = -math.ceil(load[0])  # the first tile's operands, before cycle 0
     return cycles, read_stall, write_stall, drain_end, fill_start
@@ -237,9 +293,10 @@ def _transfer_cycles(level: MemoryLevel, bytes_by_operand: dict[str, np.ndarray]
     return np.maximum.reduce([b / (level.read_bandwidth(op) / sharing) for op, b in bytes_by_operand.items()])
 
 
-def _fill_start(sched, hw: Hardware, totals, word_bytes, sharing: int) -> int:
+def _fill_start(plan: ArrayPlan, hw: Hardware) -> int:
     """Cycle (<= 0) at which the initial buffer fill starts (see module docstring)."""
     inner, parent = hw.memory[0], hw.memory[1]
+    totals, word_bytes, sharing = plan.totals, plan.word_bytes, plan.sharing
     starts = []
     shared_bytes = 0.0
     for operand in ("input", "weight"):
@@ -254,7 +311,7 @@ def _fill_start(sched, hw: Hardware, totals, word_bytes, sharing: int) -> int:
         granules = math.ceil(need / granule)
         fill_bytes = min(granules, per_buffer) * granule
         streamed = granules >= per_buffer and need >= per_buffer * granule
-        first_use = sched.first_use_cycle(operand) if streamed else 0
+        first_use = plan.first_use_cycle[operand] if streamed else 0
         if parent.shared_channel:
             shared_bytes += fill_bytes
             starts.append(first_use - math.ceil(shared_bytes / (parent.read_bandwidth(operand) / sharing)))

@@ -77,3 +77,26 @@ def test_a_memo_hit_is_retimed_for_the_clock(clock):
     hw = _design({"clock_hz": clock})
     hit = memo.run_op(workload.ops[0], hw)
     assert memo.hits == 1 and hit.latency_s == pytest.approx(hit.cycles_incl_prefetch / clock)
+
+
+def test_designs_differing_in_bandwidth_share_plans_and_still_equal_plain_simulation():
+    """A plan made for one design, timed for another with other bandwidths, equals simulate() on that one."""
+    rng = np.random.default_rng(7)
+    workload = resnet18()
+    memo = OpMemo()
+    for _ in range(10):
+        hw = _design({"array.rows": int(rng.choice([8, 16])), "array.dataflow": str(rng.choice(["os", "ws", "is"])),
+                      "memory.dram.read_bandwidth_bytes_per_cycle": float(rng.uniform(2, 64)),
+                      "memory.dram.write_bandwidth_bytes_per_cycle": float(rng.uniform(2, 64)),
+                      "memory.sram.read_bandwidth_bytes_per_cycle": float(rng.uniform(16, 256))})
+        assert simulate(workload, hw, run_op=memo.run_op) == simulate(workload, hw)
+    assert memo.plan_hits > 0 and memo.misses > 0
+
+
+def test_plan_memory_is_bounded():
+    memo = OpMemo(max_plan_folds=50)
+    op = load_workload("gemm:M=256,N=256,K=64").ops[0]
+    for bandwidth in (4.0, 8.0):
+        for rows in (8, 16):
+            memo.run_op(op, _design({"array.rows": rows, "memory.dram.read_bandwidth_bytes_per_cycle": bandwidth}))
+    assert sum(plan.folds for plan in memo.plans.values()) <= 50 + max(plan.folds for plan in memo.plans.values())
