@@ -44,8 +44,10 @@ class DaskExecutor:
                 raise SpecError(f"{self.scheduler!r}: cannot reach the Dask scheduler ({err})",
                                 field="--scheduler") from None
         else:
+            # Dask's status server cannot be switched off; a free loopback port avoids the
+            # "port 8787 in use" warning and listens on no outside interface.
             self._cluster = LocalCluster(n_workers=self.requested_workers or os.cpu_count() or 1,
-                                         threads_per_worker=1, processes=True, dashboard_address=None,
+                                         threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                          silence_logs=logging.ERROR, env=SINGLE_THREAD_ENV)
             self.client = Client(self._cluster)
         return self
