@@ -75,10 +75,16 @@ def simulate_op(op, hw: Hardware) -> OpResult:
     """Counts and timing of one execution of `op` (ASIC: energy fields left empty)."""
     if hw.target in TARGET_MODELS:
         return TARGET_MODELS[hw.target](op, hw)
+    stated = [role for role in ("weight", "activation", "output") if role not in op.formats.unstated]
+    op = pe_model.resolve_formats(hw.pe, op)
     if isinstance(op, Vector):
         return _vector_op(op, hw)
     if isinstance(op, (Gemm, Conv2d)):
-        return _array_op(op, hw)
+        try:
+            return _array_op(op, hw)
+        except pe_model.Infeasible as err:
+            raise pe_model.Infeasible(f"{err} (op {op.name!r}; formats it states: "
+                                      f"{', '.join(stated) or 'none'})") from None
     raise TypeError(f"no simulation for op kind {op.kind!r}")
 
 
