@@ -8,7 +8,10 @@ folds = ceil(Sr/R) * ceil(Sc/C); with T' = ceil(T * passes) (passes = the PE's c
 temporal step, possibly fractional) or, for value-dependent PEs, T' = the fold's own work
 (`with_work`), a fold lasts
     os: T' + R + C - 2          ws/is: 2R + C + T' - 2
-cycles, and partial (edge) folds pay the full R and C. Per fold with ur used rows and uc
+cycles, and partial (edge) folds pay the full R and C. A broadcast array (ArraySpec.organization;
+os only) has no wavefront skew: every PE starts at the fold's first cycle and a fold lasts T'
+cycles, its outputs all complete at its last cycle (the adder trees' pipeline overlaps the next
+fold). Per fold with ur used rows and uc
 used columns the array reads, in words,
     os: input ur*T, weight uc*T, writes ur*uc outputs
     ws: weight ur*uc (stationary), input ur*T, writes uc*T partial sums
@@ -37,6 +40,7 @@ class FoldSchedule:
     dataflow: str
     rows: int
     cols: int
+    skew: bool                         # systolic wavefront fill/drain (False: broadcast array)
     sr: int
     sc: int
     t: int
@@ -82,8 +86,9 @@ def spatio_temporal(view: GemmView, dataflow: str) -> tuple[int, int, int]:
 
 
 def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: float,
-                  order: str) -> FoldSchedule:
-    """The fold sequence of one GEMM instance (`order`: cols_outer or rows_outer)."""
+                  order: str, skew: bool = True) -> FoldSchedule:
+    """The fold sequence of one GEMM instance (`order`: cols_outer or rows_outer; `skew`: False for a
+    broadcast array)."""
     sr, sc, t = spatio_temporal(view, dataflow)
     row_folds, col_folds = -(-sr // rows), -(-sc // cols)
     if order == "cols_outer":
@@ -94,7 +99,7 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: f
     used_cols = np.minimum(cols, sc - col_fold * cols)
     t_eff = int(t * passes) if float(t * passes).is_integer() else int(np.ceil(t * passes))
     if dataflow == "os":
-        length = t_eff + rows + cols - 2
+        length = t_eff + (rows + cols - 2 if skew else 0)
         words = {"input": used_rows * t, "weight": used_cols * t, "output": used_rows * used_cols}
         slices = {"input": row_fold, "weight": col_fold, "output": row_fold * col_folds + col_fold}
     else:
@@ -102,7 +107,7 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: f
         stationary, streamed = ("weight", "input") if dataflow == "ws" else ("input", "weight")
         words = {stationary: used_rows * used_cols, streamed: used_rows * t, "output": used_cols * t}
         slices = {stationary: row_fold * col_folds + col_fold, streamed: row_fold, "output": col_fold}
-    return FoldSchedule(dataflow=dataflow, rows=rows, cols=cols, sr=sr, sc=sc, t=t, passes=passes,
+    return FoldSchedule(dataflow=dataflow, rows=rows, cols=cols, skew=skew, sr=sr, sc=sc, t=t, passes=passes,
                         order=order, row_fold=row_fold, col_fold=col_fold, used_rows=used_rows,
                         used_cols=used_cols, fold_cycles=np.full(row_fold.size, length, dtype=np.int64),
                         work=np.full(row_fold.size, t_eff, dtype=np.int64), sram_words=words, slice_id=slices)
@@ -167,7 +172,11 @@ def split_folds(schedule: FoldSchedule, chunks: np.ndarray, out_cols: np.ndarray
     fold_work = schedule.work[fold]
     work = fold_work * done // t - fold_work * (done - steps) // t
     used_rows = schedule.used_rows[fold]
-    if schedule.dataflow == "os":
+    if schedule.dataflow == "os" and not schedule.skew:  # broadcast: every output done at the fold's end
+        cycles = work
+        out_first = out_last = work - 1
+        emits = last
+    elif schedule.dataflow == "os":
         cycles = work + np.where(last, rows + cols - 2, 0)
         out_first = work - 1 + rows - used_rows
         out_last = work + rows - 2
@@ -215,7 +224,8 @@ def choose_order(view: GemmView, hw: Hardware, passes: int, word_bytes: dict[str
     inner = hw.memory[0]
     best, best_words = "cols_outer", None
     for order in ("cols_outer", "rows_outer"):
-        schedule = fold_schedule(view, hw.array.rows, hw.array.cols, hw.array.dataflow, passes, order)
+        schedule = fold_schedule(view, hw.array.rows, hw.array.cols, hw.array.dataflow, passes, order,
+                                 hw.array.organization == "systolic")
         words = sum(fetched_words(schedule, op, total, buffer_words(inner, op, word_bytes[op])).sum() * word_bytes[op]
                     for op, total in operand_words(view).items() if op != "output")
         if best_words is None or words < best_words:

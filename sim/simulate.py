@@ -126,7 +126,8 @@ def _array_op(op, hw: Hardware) -> OpResult:
     view = _lane_view(true_view, lanes)
     word_bytes = _bytes_per_word(op, lanes)
     order = mapping.choose_order(view, hw, step, word_bytes)
-    sched = mapping.fold_schedule(view, hw.array.rows, hw.array.cols, hw.array.dataflow, step, order)
+    sched = mapping.fold_schedule(view, hw.array.rows, hw.array.cols, hw.array.dataflow, step, order,
+                                  hw.array.organization == "systolic")
     sched, cycle_model, mean = _value_timing(op, hw.pe, sched, lanes)
     rounds = math.ceil(view.instances / hw.array.cores)
     sharing = min(hw.array.cores, view.instances)  # arrays sharing the backing store's bandwidth
