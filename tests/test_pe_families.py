@@ -180,18 +180,6 @@ def test_lockstep_kernel_matches_numpy(seed):
     got = value_kernels.lockstep_work(codes, table, -128, unit, group)
     assert np.array_equal(got, numpy_lockstep(codes, table, -128, unit, group))
     assert value_kernels.mean_cost(codes, table, -128) == pytest.approx(table[codes + 128].mean())
-    assert value_kernels.zero_fraction(codes) == pytest.approx((codes == 0).mean())
-
-
-def test_lut_index_histogram_matches_numpy():
-    rng = np.random.default_rng(1)
-    codes = rng.integers(0, 16, size=(5, 22)).astype(np.int32)
-    got = value_kernels.lut_index_histogram(codes, 1, 4)
-    padded = np.zeros((5, 24), dtype=np.int64)
-    padded[:, :22] = codes
-    bits = (padded >> 1) & 1
-    index = (bits.reshape(5, 6, 4) * (1 << np.arange(4))).sum(-1)
-    assert np.array_equal(got, np.bincount(index.ravel(), minlength=16))
 
 
 @pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
