@@ -52,13 +52,11 @@ def main() -> None:
     reference = best_of(lambda: numpy_lockstep(codes, table, -128, 16), repeats=2)
     assert np.array_equal(values.lockstep_work(codes, table, -128, 16, 16), numpy_lockstep(codes, table, -128, 16))
     mean = best_of(lambda: values.mean_cost(codes, table, -128))
-    zeros = best_of(lambda: values.zero_fraction(codes))
     print(f"machine: {cpu_name()}, {os.cpu_count()} logical CPUs, "
           f"Python {platform.python_version()}, numpy {np.__version__}; one thread")
     print(f"lockstep_work (effectual bits, 16-lane groups): {n / kernel / 1e6:8.1f} M weights/s "
           f"({kernel * 1e3:.1f} ms); numpy reference {n / reference / 1e6:.1f} M/s -> {reference / kernel:.1f}x")
     print(f"mean_cost:     {n / mean / 1e6:8.1f} M weights/s")
-    print(f"zero_fraction: {n / zeros / 1e6:8.1f} M weights/s")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import typing
 from pydantic import ValidationError
 
 from hwmodels.costs import EnergyTable, default_table
-from hwmodels.pe import Infeasible
+from hwmodels.pe import Infeasible, resolve_formats
 from hwmodels.spec import Hardware
 from sim.result import OpResult, Total, evolve
 from sim.simulate import ArrayPlan, has_array_plan, plan_array_op, simulate, simulate_op, time_array_op
@@ -103,6 +103,7 @@ class OpMemo:
     def _simulate(self, op, hw: Hardware, plan_key) -> OpResult:
         if not has_array_plan(op, hw):
             return simulate_op(op, hw)
+        op = resolve_formats(hw.pe, op)  # as simulate_op does: unstated formats take the PE's defaults
         plan = self.plans.get(plan_key)
         if plan is None:
             plan = plan_array_op(op, hw)

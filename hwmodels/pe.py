@@ -9,6 +9,7 @@ The contract every family answers for an op (its formats, kind and GEMM view; DE
                                from values (SerialCost.term_table)
   instance_counts(pe, op)   -> {op kind: count per GEMM instance} outside the PE array (table builds)
   area_um2(pe, table)       -> area of one PE
+  default_formats(pe)       -> {role: format} an op's unstated operands take (`resolve_formats`)
 Timing (sim.mapping): the GEMM is folded with K' = ceil(K/d); a fold of T steps lasts
 T * step_cycles, or, with values, the sum over steps of the slowest lane of each lock-step group.
 A PE with a `synthesized` table entry is priced per PE-cycle by it instead of `mac_counts`.
@@ -83,6 +84,9 @@ class Family:
     def area_um2(self, pe, table: EnergyTable) -> float:
         raise NotImplementedError
 
+    def default_formats(self, pe) -> dict[str, str]:
+        return dict(pe.default_formats)
+
 
 FAMILIES: dict[str, Family] = {}
 
@@ -120,6 +124,20 @@ def op_counts(pe, op, macs: int, instances: int, mean: float | None = None) -> d
     for kind, n in family.instance_counts(pe, op).items():
         counts[kind] = counts.get(kind, 0.0) + n * instances
     return counts
+
+
+def resolve_formats(pe, op):
+    """`op` with each unstated operand format replaced by the PE's default for it (if it has one).
+
+    Formats the op states are kept, so a PE that cannot run them still refuses the op.
+    """
+    unstated = op.formats.unstated
+    defaults = family_of(pe).default_formats(pe) if unstated else {}
+    given = {role: defaults[role] for role in unstated if role in defaults}
+    if not given:
+        return op
+    formats = op.formats.model_copy(update={**given, "unstated": tuple(r for r in unstated if r not in given)})
+    return op.model_copy(update={"formats": formats})
 
 
 def pe_area_um2(pe, table: EnergyTable) -> float:
@@ -257,6 +275,11 @@ class MacFamily(Family):
     def area_um2(self, pe, table):
         mul, acc = _mac_unit(pe)
         return table.op_area_um2(mul) + table.op_area_um2(acc)
+
+    def default_formats(self, pe):
+        """The native operand formats, outputs in the activation format; `default_formats` overrides."""
+        native = {"weight": pe.weight_format, "activation": pe.activation_format, "output": pe.activation_format}
+        return {**native, **pe.default_formats}
 
 
 # The families register themselves on import (kept last: they import this module's contract).

@@ -4,18 +4,31 @@ Every family shares `synthesized`: the name of a `pe:<name>` entry of the energy
 given, the PE's compute energy is that entry's energy per PE per compute cycle (all PEs
 charged every cycle, the BitMoD / Bit Fusion simulators' convention) and its area that
 entry's area; otherwise both come from the primitive operations the model counts.
+Every family also shares `default_formats`: the operand formats the design runs an op with
+when the op does not state them (OpFormats.unstated, e.g. a SCALE-Sim topology); a family
+whose PEs cannot run INT8 states its native formats as the class default.
 """
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
+
+from workloads.formats import parse_format
+
+Role = Literal["weight", "activation", "output"]
 
 
 class PESpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     synthesized: str | None = Field(None, pattern=r"^pe:[a-z0-9_]+$")
+    default_formats: dict[Role, str] = {}
+
+    @field_validator("default_formats")
+    @classmethod
+    def _canonical_formats(cls, formats: dict[str, str]) -> dict[str, str]:
+        return {role: parse_format(name).name for role, name in formats.items()}
 
 
 # ----------------------------------------------------------------------------- bit-serial
@@ -128,6 +141,7 @@ class ShiftPE(PESpec):
 
     family: Literal["shift"] = "shift"
     accumulator_format: str = "int32"
+    default_formats: dict[Role, str] = {"weight": "pow2_k1"}
 
 
 class LMulPE(PESpec):
@@ -135,6 +149,7 @@ class LMulPE(PESpec):
 
     family: Literal["lmul"] = "lmul"
     accumulator_format: str = "fp32"
+    default_formats: dict[Role, str] = {"weight": "fp16", "activation": "fp16", "output": "fp16"}
 
 
 FAMILY_SPECS = (StripesPE, LoomPE, BitFusionPE, PragmaticPE, BitModPE, LutTensorCorePE, TMacPE, LutGemmPE,

@@ -62,12 +62,27 @@ PE = Annotated[Union[MacPE, StripesPE, LoomPE, BitFusionPE, PragmaticPE, BitModP
 
 
 class ArraySpec(_Frozen):
-    """A rows x cols systolic array; `cores` identical arrays split an op's folds."""
+    """A rows x cols PE array; `cores` identical arrays split an op's folds.
+
+    `organization`: `systolic` passes operands PE to PE, so a fold pays the wavefront skew
+    (sim.mapping); `broadcast` drives each input to every PE of its row and each weight to every
+    PE of its column in the same cycle and reduces products in pipelined adder trees (DaDianNao's
+    NFU, Stripes' tiles), so all PEs start together and a fold lasts its streaming cycles.
+    Broadcast arrays are output-stationary (each PE keeps its output's accumulator).
+    """
 
     rows: PositiveInt
     cols: PositiveInt
     dataflow: Literal["os", "ws", "is"] = "os"
     cores: PositiveInt = 1
+    organization: Literal["systolic", "broadcast"] = "systolic"
+
+    @model_validator(mode="after")
+    def _broadcast_is_output_stationary(self) -> "ArraySpec":
+        if self.organization == "broadcast" and self.dataflow != "os":
+            raise ValueError(f"organization broadcast needs dataflow os (got {self.dataflow}): a broadcast array "
+                             "keeps each output's accumulator in its PE")
+        return self
 
 
 class VectorUnitSpec(_Frozen):
@@ -211,9 +226,9 @@ class Hardware(_Frozen):
         if self.target == "gpu" and len(self.memory) != 3:
             raise ValueError("a gpu design has three memory levels: shared memory (per SM), L2, DRAM")
         if self.mapper.memory_model == "scalesim_v3_user" and (
-                len(self.memory) != 2 or set(self.memory[0].holds) != set(OPERANDS) or self.array.cores != 1):
-            raise ValueError("memory_model scalesim_v3_user emulates SCALE-Sim: it needs exactly two memory "
-                             "levels (an SRAM holding every operand, then DRAM) and one core")
+                self.array.organization != "systolic" or len(self.memory) != 2 or set(self.memory[0].holds) != set(OPERANDS) or self.array.cores != 1):
+            raise ValueError("memory_model scalesim_v3_user emulates SCALE-Sim: it needs a systolic array, exactly "
+                             "two memory levels (an SRAM holding every operand, then DRAM) and one core")
         return self
 
     @property

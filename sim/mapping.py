@@ -8,7 +8,10 @@ folds = ceil(Sr/R) * ceil(Sc/C); with T' = ceil(T * passes) (passes = the PE's c
 temporal step, possibly fractional) or, for value-dependent PEs, T' = the fold's own work
 (`with_work`), a fold lasts
     os: T' + R + C - 2          ws/is: 2R + C + T' - 2
-cycles, and partial (edge) folds pay the full R and C. Per fold with ur used rows and uc
+cycles, and partial (edge) folds pay the full R and C. A broadcast array (ArraySpec.organization;
+os only) has no wavefront skew: every PE starts at the fold's first cycle and a fold lasts T'
+cycles, its outputs all complete at its last cycle (the adder trees' pipeline overlaps the next
+fold). Per fold with ur used rows and uc
 used columns the array reads, in words,
     os: input ur*T, weight uc*T, writes ur*uc outputs
     ws: weight ur*uc (stationary), input ur*T, writes uc*T partial sums
@@ -38,6 +41,7 @@ class FoldSchedule:
     dataflow: str
     rows: int
     cols: int
+    skew: bool                         # systolic wavefront fill/drain (False: broadcast array)
     sr: int
     sc: int
     t: int
@@ -102,8 +106,9 @@ def spatio_temporal(view: GemmView, dataflow: str) -> tuple[int, int, int]:
 
 
 def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: float,
-                  order: str) -> FoldSchedule:
-    """The fold sequence of one GEMM instance (`order`: cols_outer or rows_outer)."""
+                  order: str, skew: bool = True) -> FoldSchedule:
+    """The fold sequence of one GEMM instance (`order`: cols_outer or rows_outer; `skew`: False for a
+    broadcast array)."""
     sr, sc, t = spatio_temporal(view, dataflow)
     row_folds, col_folds = -(-sr // rows), -(-sc // cols)
     if order == "cols_outer":
@@ -114,7 +119,7 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: f
     used_cols = np.minimum(cols, sc - col_fold * cols)
     t_eff = int(t * passes) if float(t * passes).is_integer() else int(np.ceil(t * passes))
     if dataflow == "os":
-        length = t_eff + rows + cols - 2
+        length = t_eff + (rows + cols - 2 if skew else 0)
         words = {"input": used_rows * t, "weight": used_cols * t, "output": used_rows * used_cols}
         slices = {"input": row_fold, "weight": col_fold, "output": row_fold * col_folds + col_fold}
         axes = {"input": "row", "weight": "col", "output": "both"}
@@ -124,7 +129,7 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: f
         words = {stationary: used_rows * used_cols, streamed: used_rows * t, "output": used_cols * t}
         slices = {stationary: row_fold * col_folds + col_fold, streamed: row_fold, "output": col_fold}
         axes = {stationary: "both", streamed: "row", "output": "col"}
-    return FoldSchedule(dataflow=dataflow, rows=rows, cols=cols, sr=sr, sc=sc, t=t, passes=passes,
+    return FoldSchedule(dataflow=dataflow, rows=rows, cols=cols, skew=skew, sr=sr, sc=sc, t=t, passes=passes,
                         order=order, row_fold=row_fold, col_fold=col_fold, used_rows=used_rows,
                         used_cols=used_cols, fold_cycles=np.full(row_fold.size, length, dtype=np.int64),
                         work=np.full(row_fold.size, t_eff, dtype=np.int64), sram_words=words, slice_id=slices,
@@ -181,12 +186,12 @@ def split_folds(schedule: FoldSchedule, chunks: np.ndarray, out_cols: np.ndarray
     chunks = np.minimum(np.maximum(chunks, 1), schedule.t).astype(np.int64)
     fold, share, cycles, out_first, out_last, tile_cols = _split(
         chunks, schedule.work, schedule.used_rows.astype(np.int64), out_cols.astype(np.int64), schedule.t,
-        schedule.rows, schedule.cols, schedule.dataflow == "os")
+        schedule.rows, schedule.cols, schedule.dataflow == "os", schedule.skew)
     return Tiles(fold=fold, share=share, cycles=cycles, out_first=out_first, out_last=out_last, out_cols=tile_cols)
 
 
 @njit(cache=True)
-def _split(chunks, fold_work, used_rows, out_cols, t, rows, cols, os):
+def _split(chunks, fold_work, used_rows, out_cols, t, rows, cols, os, skew):
     """`split_folds` on plain arrays, one tile at a time (a vectorized form costs more than the walk)."""
     count = int(chunks.sum())
     fold = np.empty(count, dtype=np.int64)
@@ -207,7 +212,13 @@ def _split(chunks, fold_work, used_rows, out_cols, t, rows, cols, os):
             last = c == n - 1
             fold[i] = f
             share[i] = steps / t
-            if os:
+            if os and not skew:  # broadcast: every output is done at the fold's end
+                cycles[i] = work
+                out_first[i] = work - 1
+                out_last[i] = work - 1
+                if last:
+                    tile_cols[i] = out_cols[f]
+            elif os:
                 cycles[i] = work + (rows + cols - 2 if last else 0)
                 out_first[i] = work - 1 + rows - used_rows[f]
                 out_last[i] = work + rows - 2
@@ -247,12 +258,13 @@ def choose_schedule(view: GemmView, hw: Hardware, passes: int,
     """The fold order and its schedule: the hardware's order, or for `auto` the one moving
     fewer backing-store words."""
     rows, cols, dataflow = hw.array.rows, hw.array.cols, hw.array.dataflow
+    skew = hw.array.organization == "systolic"
     if hw.mapper.fold_order != "auto":
-        return hw.mapper.fold_order, fold_schedule(view, rows, cols, dataflow, passes, hw.mapper.fold_order)
+        return hw.mapper.fold_order, fold_schedule(view, rows, cols, dataflow, passes, hw.mapper.fold_order, skew)
     inner = hw.memory[0]
     best = best_words = None
     for order in ("cols_outer", "rows_outer"):
-        schedule = fold_schedule(view, rows, cols, dataflow, passes, order)
+        schedule = fold_schedule(view, rows, cols, dataflow, passes, order, skew)
         words = sum(fetched_words(schedule, op, total, buffer_words(inner, op, word_bytes[op])).sum() * word_bytes[op]
                     for op, total in operand_words(view).items() if op != "output")
         if best_words is None or words < best_words:

@@ -76,10 +76,16 @@ def simulate_op(op, hw: Hardware) -> OpResult:
     """Counts and timing of one execution of `op` (ASIC: energy fields left empty)."""
     if hw.target in TARGET_MODELS:
         return TARGET_MODELS[hw.target](op, hw)
+    stated = [role for role in ("weight", "activation", "output") if role not in op.formats.unstated]
+    op = pe_model.resolve_formats(hw.pe, op)
     if isinstance(op, Vector):
         return _vector_op(op, hw)
     if isinstance(op, (Gemm, Conv2d)):
-        return _array_op(op, hw)
+        try:
+            return _array_op(op, hw)
+        except pe_model.Infeasible as err:
+            raise pe_model.Infeasible(f"{err} (op {op.name!r}; formats it states: "
+                                      f"{', '.join(stated) or 'none'})") from None
     raise TypeError(f"no simulation for op kind {op.kind!r}")
 
 
@@ -92,7 +98,8 @@ def _bytes_per_word(op, lanes: int = 1) -> dict[str, float]:
 
 
 def has_array_plan(op, hw: Hardware) -> bool:
-    """True when `simulate_op(op, hw)` is `time_array_op(plan_array_op(op, hw), hw)`."""
+    """True when `simulate_op(op, hw)` is `time_array_op(plan_array_op(op', hw), hw)`, with op' the op
+    whose unstated formats took the PE's defaults (`pe_model.resolve_formats`)."""
     return hw.target not in TARGET_MODELS and isinstance(op, (Gemm, Conv2d))
 
 

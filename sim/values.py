@@ -11,7 +11,7 @@ Lanes and steps per dataflow (A: input M x K, W: weight K x N, d: PE lanes along
     ws  input streams:  lanes = K (rows x d),  steps = M;  per row fold;  weight stationary
     is  weight streams: lanes = K (rows x d),  steps = N;  per row fold;  input stationary
 A stationary serial operand costs T x (max over the fold's elements) per fold.
-Other kernels: per-element statistics (mean cost, zero fraction, LUT index histogram).
+A second kernel gives the mean cost per element (the effectual terms the PE performs).
 """
 from __future__ import annotations
 
@@ -75,32 +75,6 @@ def mean_cost(codes, table, offset):
     for i in range(flat.size):
         total += table[flat[i] - offset]
     return total / max(flat.size, 1)
-
-
-@njit(cache=True)
-def zero_fraction(codes):
-    flat = codes.ravel()
-    zeros = 0
-    for i in range(flat.size):
-        if flat[i] == 0:
-            zeros += 1
-    return zeros / max(flat.size, 1)
-
-
-@njit(cache=True)
-def lut_index_histogram(codes, bit, group):
-    """Histogram of the 2^group table indices formed by bit `bit` of `group` consecutive codes along
-    the last axis (one LUT bit-plane lookup per group; trailing partial groups padded with 0)."""
-    rows, cols = codes.shape
-    hist = np.zeros(1 << group, dtype=np.int64)
-    for r in range(rows):
-        for start in range(0, cols, group):
-            index = 0
-            for j in range(group):
-                if start + j < cols and (codes[r, start + j] >> bit) & 1:
-                    index |= 1 << j
-            hist[index] += 1
-    return hist
 
 
 def _lanes_by_steps(codes: np.ndarray, d: int) -> np.ndarray:

@@ -82,7 +82,7 @@ def test_overrides_by_dotted_path_and_level_name():
 @pytest.mark.parametrize("override, match", [
     ("array.rows=-4", "array.rows: -4: Input should be greater than 0"),
     ("array.dataflow=diag", "array.dataflow: 'diag': Input should be 'os', 'ws' or 'is'"),
-    ("array.colour=3", "array.colour: 3: unknown field; allowed are cols, cores, dataflow, rows"),
+    ("array.colour=3", "array.colour: 3: unknown field; allowed are cols, cores, dataflow, organization, rows"),
     ("memory.l9.buffering=2", "no entry 'l9'; allowed are sram, dram"),
     ("clock_hz", "an override is key.path=value"),
     ("clock_hz=fast", "clock_hz: 'fast': Input should be a valid number"),

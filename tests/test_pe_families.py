@@ -180,18 +180,6 @@ def test_lockstep_kernel_matches_numpy(seed):
     got = value_kernels.lockstep_work(codes, table, -128, unit, group)
     assert np.array_equal(got, numpy_lockstep(codes, table, -128, unit, group))
     assert value_kernels.mean_cost(codes, table, -128) == pytest.approx(table[codes + 128].mean())
-    assert value_kernels.zero_fraction(codes) == pytest.approx((codes == 0).mean())
-
-
-def test_lut_index_histogram_matches_numpy():
-    rng = np.random.default_rng(1)
-    codes = rng.integers(0, 16, size=(5, 22)).astype(np.int32)
-    got = value_kernels.lut_index_histogram(codes, 1, 4)
-    padded = np.zeros((5, 24), dtype=np.int64)
-    padded[:, :22] = codes
-    bits = (padded >> 1) & 1
-    index = (bits.reshape(5, 6, 4) * (1 << np.arange(4))).sum(-1)
-    assert np.array_equal(got, np.bincount(index.ravel(), minlength=16))
 
 
 @pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
@@ -294,3 +282,27 @@ def test_shift_pe_skips_zero_power_of_two_terms_with_weight_values(tmp_path):
     assert valued.cycles == dense.cycles
     # but only the non-zero terms are added: mean (1 + 2 + 0 + 1) / 4 = 1 per MAC instead of 2
     assert valued.op_counts["add:int32"] == pytest.approx(dense.op_counts["add:int32"] / 2)
+
+
+def test_unstated_formats_take_the_design_defaults_and_stated_ones_are_kept():
+    from workloads.loader import load_workload
+    bare = load_workload("gemm:M=8,N=8,K=8").ops[0]
+    assert bare.formats.unstated == ("weight", "activation", "output")
+    half = load_workload("gemm:M=8,N=8,K=8,w=int4").ops[0]
+    assert half.formats.unstated == ("activation", "output")
+    # shift PEs default to +-2^p weights; the stated INT4 weight of `half` is kept (and then refused)
+    shifted = pe_model.resolve_formats(ShiftPE(), bare)
+    assert (shifted.formats.weight, shifted.formats.activation) == ("pow2_k1", "int8")
+    assert shifted.formats.unstated == ("activation", "output")
+    assert pe_model.resolve_formats(ShiftPE(), half).formats.weight == "int4"
+    lmul = pe_model.resolve_formats(LMulPE(), half).formats
+    assert (lmul.weight, lmul.activation, lmul.output, lmul.unstated) == ("int4", "fp16", "fp16", ())
+    # MAC: its native formats, outputs in the activation format; a spec's default_formats overrides
+    from hwmodels.spec import MacPE
+    mac = MacPE(weight_format="fp8_e4m3", activation_format="fp16", default_formats={"output": "fp32"})
+    resolved = pe_model.resolve_formats(mac, bare).formats
+    assert (resolved.weight, resolved.activation, resolved.output) == ("fp8_e4m3", "fp16", "fp32")
+    # stated formats survive a trace round trip (the file states them); unstated ones stay unstated
+    from workloads.workload import Workload
+    again = Workload.model_validate(Workload(ops=(bare,)).model_dump(mode="json")).ops[0]
+    assert again.formats.unstated == bare.formats.unstated

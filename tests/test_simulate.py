@@ -156,6 +156,21 @@ def test_fold_tiles_by_hand():
     assert ws.out_first.tolist() == [7, 7, 0, 7] and ws.out_last.tolist() == [12, 9, 2, 12]
 
 
+def test_broadcast_array_folds_have_no_skew_by_hand():
+    from sim.mapping import fold_schedule, split_folds
+    from workloads.ops import GemmView
+    sched = fold_schedule(GemmView(m=6, n=4, k=10, distinct_input_words=60), 4, 4, "os", 1, "cols_outer", skew=False)
+    tiles = split_folds(sched, np.array([2, 1]), sched.used_cols)
+    # a fold lasts its K = 10 streaming cycles (5 + 5 when cut in two); outputs complete at its last cycle
+    assert sched.fold_cycles.tolist() == [10, 10] and tiles.cycles.tolist() == [5, 5, 10]
+    assert tiles.out_first.tolist() == tiles.out_last.tolist() == [4, 4, 9] and tiles.out_cols.tolist() == [0, 4, 4]
+    # whole GEMM 10 x 6 x 7 on 4 x 4: 6 folds of K = 7 cycles, against 6 x 13 for the systolic array
+    o = run(Gemm(name="g", m=10, n=6, k=7), design(array={"rows": 4, "cols": 4, "organization": "broadcast"})).ops[0]
+    assert (o.folds, o.cycles, o.stall_cycles) == (6, 6 * 7 - 1, 0)
+    with pytest.raises(ValueError, match="organization broadcast needs dataflow os"):
+        design(array={"rows": 4, "cols": 4, "dataflow": "ws", "organization": "broadcast"})
+
+
 def test_folds_overflowing_a_buffer_are_cut_into_tiles_that_fit():
     # K = 4096: a fold's input slice (4 x 4096 B) overflows a 1 KiB buffer; chunked loads overlap compute
     hw = design(sram={"input": 2048, "weight": 2048, "output": 4096}, dram_bw=64.0)

@@ -70,13 +70,20 @@ def test_simulate_every_preset_on_an_inline_gemm_and_a_scalesim_topology(name):
                                  f"gemm:M=32,N=128,K=256,g=64,{_formats_for(name)}", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["total"]["cycles"] > 0
-    topo = runner.invoke(app, ["simulate", "--hw", name, "--workload", str(TOPOLOGY), "--format", "csv"])
-    family = load_hardware(name).pe.family
-    if family in ("shift", "lmul"):
-        # SCALE-Sim topologies are INT8: pow2-weight and FP-only PEs cannot run them, and say why
-        assert topo.exit_code == 2 and "error:" in topo.output and "Traceback" not in topo.output
-    else:
-        assert topo.exit_code == 0, topo.output
+    # a topology states no formats: every design runs it in its default formats
+    topo = runner.invoke(app, ["simulate", "--hw", name, "--workload", str(TOPOLOGY), "--format", "json"])
+    assert topo.exit_code == 0, topo.output
+    assert json.loads(topo.output)["total"]["cycles"] > 0
+    bare = runner.invoke(app, ["simulate", "--hw", name, "--workload", "gemm:M=32,N=128,K=256", "--format", "json"])
+    assert bare.exit_code == 0, bare.output
+
+
+@pytest.mark.parametrize("name, stated, role", [("deepshift-32x32", "w=int8", "weight"),
+                                               ("lmul-32x32", "a=int8", "activation")])
+def test_stated_formats_a_design_cannot_run_are_refused(name, stated, role):
+    run = runner.invoke(app, ["simulate", "--hw", name, "--workload", f"gemm:M=32,N=128,K=256,{stated}"])
+    assert run.exit_code == 2 and "Traceback" not in run.output
+    assert f"{role} format int8" in run.output and f"formats it states: {role})" in run.output
 
 
 def test_value_tensors_through_the_cli(tmp_path):

@@ -26,6 +26,9 @@ class OpFormats(_Frozen):
     `group_size` is the number of contiguous weights sharing one quantization scale along
     the reduction dimension K (None = per-channel/per-tensor scales, which add no
     per-element storage); each group's scale takes `scale_bits` bits.
+    `unstated` names the operands whose format the source did not give (a SCALE-Sim topology,
+    an inline op without w=/a=/o=): they hold the INT8 default until a design gives them its
+    own default formats (hwmodels.pe.resolve_formats); stated formats are never replaced.
     """
 
     weight: str = "int8"
@@ -33,6 +36,16 @@ class OpFormats(_Frozen):
     output: str = "int8"
     group_size: PositiveInt | None = None
     scale_bits: PositiveInt = 16
+    unstated: tuple[Literal["weight", "activation", "output"], ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _note_unstated(cls, data):
+        """Without an explicit `unstated`, the operands whose format is missing from the input are unstated."""
+        if isinstance(data, dict) and "unstated" not in data:
+            missing = tuple(role for role in ("weight", "activation", "output") if role not in data)
+            return {**data, "unstated": missing}
+        return data
 
     @field_validator("weight", "activation", "output")
     @classmethod

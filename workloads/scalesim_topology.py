@@ -24,7 +24,7 @@ from workloads.workload import Workload, WorkloadMetadata
 CONV_HEADER = ("layer name", "ifmap height", "ifmap width", "filter height", "filter width",
                "channels", "num filter", "strides")
 GEMM_HEADER = ("layer", "m", "n", "k")
-SCALESIM_FORMATS = OpFormats(weight="int8", activation="int8", output="int8")
+SCALESIM_FORMATS = OpFormats()  # a topology states no formats: the design's defaults apply
 
 
 def looks_like_topology(path: Path) -> bool:

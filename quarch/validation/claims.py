@@ -127,7 +127,8 @@ def pragmatic() -> list[Outcome]:
     dadn = _cycles(_one(_conv("int16", "int16")), "dadn-16bit")
     tile = _cycles(_one(_conv("uint8", "int16", relu)), "pragmatic")
     column = _cycles(_one(_conv("uint8", "int16", relu)), "pragmatic", **{"pe.sync_lanes": 16})
-    note = "synthetic ReLU(N(0,1)) activations as uint8, not the paper's traces"
+    note = ("synthetic ReLU(N(0,1)) activations as uint8; the paper's profiled activation traces are not in the "
+            "anchors (their bit statistics set the speedup)")
     return [judge("Pragmatic (per-tile sync) speedup over Stripes", source, 1.4, stripes_cycles / tile, note=note),
             judge("Pragmatic (per-tile sync) speedup over DaDianNao", source, 2.6, dadn / tile, note=note),
             judge("Pragmatic (per-column sync) speedup over DaDianNao", source, 3.1, dadn / column, note=note)]
@@ -137,14 +138,21 @@ def bitfusion() -> list[Outcome]:
     source = "Sharma et al., Bit Fusion, ISCA 2018: PF = floor(8/p_a)*floor(8/p_w) (bitfusion simulator, pe-models.md §2.3)"
     hw = load_hardware("bitfusion-16x32")
 
-    def compute(a, w):
-        op = _conv(f"int{a}", f"int{w}")
-        return simulate(_one(op), hw).total.compute_cycles
+    skew = hw.array.rows + hw.array.cols - 2  # os wavefront fill/drain per fold (sim.mapping)
 
-    base, out = compute(8, 8), []
+    def compute(a, w):
+        op = simulate(_one(_conv(f"int{a}", f"int{w}")), hw).ops[0]
+        return op.compute_cycles, op.compute_cycles / op.folds - skew
+
+    base, out = compute(8, 8)[0], []
     for a, w in ((8, 4), (4, 4), (4, 2), (2, 2)):
-        out.append(judge(f"Bit Fusion throughput at {a}x{w} bits vs 8x8", source, (8 // a) * (8 // w),
-                         base / compute(a, w), note="compute cycles of VGG-16 conv5 on the 16x32 array"))
+        cycles, streaming = compute(a, w)
+        out.append(judge(f"Bit Fusion throughput at {a}x{w} bits vs 8x8", source, (8 // a) * (8 // w), base / cycles,
+                         note=f"compute cycles of VGG-16 conv5 on the 16x32 array; the Bit Fusion repo synthesizes its "
+                              f"fusion-unit array as a systolic array (results/systolic_array_synth.csv), so each fold "
+                              f"pays the R+C-2 = {skew}-cycle fill/drain on {streaming:.0f} streaming cycles; the "
+                              "published multiplier is the fusion unit's peak rate (the bitfusion simulator's cycle "
+                              "formula has no fill/drain); missing: whether the RTL overlaps consecutive folds' skew"))
     out.append(not_reproduced("Bit Fusion 3.9x speedup / 5.1x energy vs Eyeriss", "Sharma et al., arXiv v1 abstract",
                               3.9, "quarch has no Eyeriss model and the paper's per-layer bitwidth benchmarks are not "
                               f"in {ANCHORS}"))
@@ -171,9 +179,13 @@ def lut_tensor_core() -> list[Outcome]:
     efficiency = energy_per_mac(mac, dequant) / energy_per_mac(lut, {})
     lut_rate = pe_model.lanes(lut, op) / pe_model.step_cycles(lut, op)  # MACs per PE per cycle
     density = pe_model.pe_area_um2(mac, table) / (pe_model.pe_area_um2(lut, table) / lut_rate)
-    note = "W1A16; lookup multiplexer area unsourced (0), so density is an upper bound"
+    note = ("W1A16, Horowitz 45 nm primitive areas ([M] in pe-models.md §0.1); the lookup multiplexer has no sourced "
+            "area (priced 0), so this is an upper bound and adding it can only lower it; missing: the paper's "
+            "synthesized 28 nm areas of the LUT unit and of the MAC tensor core (per-format TFLOPS/mm2, [M])")
     return [judge("LUT Tensor Core energy efficiency vs MAC tensor core with dequantization", source, 10.0, efficiency,
-                  check="at_least", note="W1A16, FP16 accumulation in both"),
+                  check="at_least", note="W1A16, FP16 accumulation in both, Horowitz 45 nm primitive energies; "
+                                         "missing: the paper's synthesized per-format energies (TFLOPS/W, [M]) "
+                                         "behind '>10x'"),
             judge("LUT Tensor Core compute density vs MAC tensor core", source, 10.0, density, check="at_least",
                   note=note)]
 
@@ -205,8 +217,11 @@ def shiftaddllm() -> list[Outcome]:
                                                                       output="fp16", group_size=128)) / fp16
                       for bits in (3, 2))
         out.append(judge(f"ShiftAddLLM energy / FP16 on {model.name} linear layers (-88.9 %)", source, 1 - 0.889,
-                         three, note=f"3-bit weights in every layer (the 2/3-bit mix is not in the anchors); "
-                                     f"2-bit everywhere gives {two:.3f}"))
+                         three, note=f"3-bit weights in every layer; even 2-bit everywhere gives {two:.3f}, so the "
+                                     "per-layer 2/3-bit mix alone cannot close the gap: quarch's FP16 energy is "
+                                     "dominated by DRAM weight bytes, bounding the ratio below by ~bits/16; missing: "
+                                     "the script's per-level access counts from its Eyeriss tiling search (§0.3) and "
+                                     "the per-layer bit assignment, neither in the anchors"))
     out.append(judge("ShiftAddLLM energy reduction vs FP16 (> 80 %)", "ShiftAddLLM README", 0.80, 1 - three,
                      check="at_least", note="Llama-2-7B, 3-bit"))
     return out
@@ -252,9 +267,11 @@ def mixpe() -> list[Outcome]:
     return [judge("MixPE-W4A8 speedup vs ANT on ViT-B (CSV 0.61/0.15)", source_csv, 0.61 / 0.15, speed[0],
                   note=memory_note),
             judge("MixPE speedup vs SOTA quantization accelerators (ANT), ViT-B/H mean", source_abs, 2.6,
-                  statistics.mean(speed), note="baseline pairing behind 2.6x is unknown ([M])"),
+                  statistics.mean(speed), note="missing: which baseline and workloads the abstract's 2.6x pairs "
+                                               "([M] in pe-models.md §4.3), and the simulator's buffer sizes"),
             judge("MixPE energy reduction vs ANT, ViT-B/H mean", source_abs, 1.4, statistics.mean(energy),
-                  note="PE power rows are the simulator's weak data; SRAM unpriced")]
+                  note="missing: the pairing behind 1.4x ([M]), MixPE's own PE power (its synth CSV reuses Bit Fusion "
+                       "rows with area placeholders) and its CACTI SRAM energies")]
 
 
 def fp8_vs_int8() -> list[Outcome]:
@@ -270,9 +287,14 @@ def fp8_vs_int8() -> list[Outcome]:
     def energy(pe, o):
         return sum(n * table.op_energy_pj(kind) for kind, n in pe_model.op_counts(pe, o, 1, 1).items())
 
-    return [judge("FP8 vs INT8 MAC energy", source, (1.5, 2.8), energy(fp8, op) / energy(int8, op8), check="range"),
-            judge("FP8 vs INT8 MAC area", source, (1.5, 2.8),
-                  pe_model.pe_area_um2(fp8, table) / pe_model.pe_area_um2(int8, table), check="range")]
+    fp16_add, fp16_mul = table.op_area_um2("add:fp_e5m10"), table.op_area_um2("mul:fp_e5m10")
+    return [judge("FP8 vs INT8 MAC area", source, (1.5, 2.8),
+                  pe_model.pe_area_um2(fp8, table) / pe_model.pe_area_um2(int8, table), check="range",
+                  note=f"the FP16 accumulator dominates: Horowitz FP16 adder {fp16_add:.0f} um2 ({fp16_add / fp16_mul:.2f}"
+                       " of the FP16 multiplier) is marked [M] (unverified) in pe-models.md §0.1, while BitMoD's "
+                       "28 nm synthesis gives an FP16 adder 0.41 of its multiplier (573.2 / 1395.5 um2, §0.4); missing: "
+                       "verified FP adder areas or the whitepaper's MAC configurations (§1.3, [M])"),
+            judge("FP8 vs INT8 MAC energy", source, (1.5, 2.8), energy(fp8, op) / energy(int8, op8), check="range")]
 
 
 def gpu_fpga() -> list[Outcome]:
