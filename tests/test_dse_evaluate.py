@@ -100,3 +100,13 @@ def test_plan_memory_is_bounded():
         for rows in (8, 16):
             memo.run_op(op, _design({"array.rows": rows, "memory.dram.read_bandwidth_bytes_per_cycle": bandwidth}))
     assert sum(plan.folds for plan in memo.plans.values()) <= 50 + max(plan.folds for plan in memo.plans.values())
+
+
+@pytest.mark.parametrize("preset", ["deepshift-32x32", "lmul-32x32", "stripes"])
+def test_the_memo_gives_format_less_ops_the_design_defaults_as_simulate_does(preset):
+    """A SCALE-Sim-like op with no formats runs on a shift/L-Mul design through the memo as through simulate()."""
+    hw = load_hardware(preset)
+    workload = load_workload("gemm:M=64,N=96,K=80")
+    memo = OpMemo()
+    assert simulate(workload, hw, run_op=memo.run_op) == simulate(workload, hw)
+    assert simulate(workload, hw, run_op=memo.run_op) == simulate(workload, hw)  # the plan-hit path too
