@@ -19,7 +19,7 @@ def make_app(paths: list[str | Path] | None = None, catalog: Catalog | None = No
     app = Dash(__name__, title="quarch dashboard", update_title=None, suppress_callback_exceptions=True,
                assets_ignore=".*", serve_locally=True)
     app.index_string = page_template()
-    app.layout = build_layout(catalog)
+    app.layout = build_layout(catalog, *callbacks.initial_view(catalog)) if not catalog.empty else build_layout(catalog)
     callbacks.register(app, catalog)
     return app
 

@@ -19,7 +19,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, no_update
 from dashboard import figures
 from dashboard.data import Catalog, Limits, designs, select, varying
 from dashboard.detail import DetailError, resimulate, stored_row
-from dashboard.layout import MAX_PICKED, SUMMARY_METRICS, compare_panel, detail_panel
+from dashboard.layout import MAX_PICKED, SUMMARY_METRICS, compare_panel, default_axes, default_limits, detail_panel
 
 _BRUSH_KEY = re.compile(r"^dimensions\[(\d+)\]\.constraintrange$")
 
@@ -117,6 +117,15 @@ def selection_info(catalog: Catalog, settings: Settings, brushes: dict | None, t
             f"{int((table['pareto_rank'] == 0).sum()) if len(table) else 0} on the front.")
 
 
+def initial_view(catalog: Catalog) -> tuple:
+    """The 2-D figure and summary line the page opens with (drawn once, sent with the page)."""
+    x, y, z = default_axes(catalog)
+    settings = Settings(x=x, y=y, z=z, x_options=("max",) if catalog.maximize(x) else (),
+                        y_options=("max",) if catalog.maximize(y) else (), limits=tuple(default_limits(catalog)))
+    table = view_table(catalog, settings, "2d", {})
+    return view_figure(catalog, settings, "2d", {}, [], table=table), selection_info(catalog, settings, {}, table)
+
+
 def brushes_after(brushes: dict, restyle, dimensions: list[str]) -> dict:
     """Brushes (column -> [[low, high], ...]) after a parallel-coordinates restyle event."""
     if not restyle:
@@ -147,13 +156,25 @@ def _ranges(value) -> list[list[float]]:
     return [sorted(map(float, v)) for v in value if isinstance(v, list) and len(v) == 2]
 
 
-def clicked_key(click) -> str | None:
-    """The design key a click names (first customdata entry of the clicked point)."""
-    points = (click or {}).get("points") or []
+def point_key(catalog: Catalog, workloads, event) -> str | None:
+    """The design key a click or hover names: its customdata starts with the design's row in `designs`."""
+    points = (event or {}).get("points") or []
     data = points[0].get("customdata") if points else None
-    if isinstance(data, list) and data:
-        return str(data[0])
-    return str(data) if isinstance(data, str) else None
+    if not isinstance(data, list) or not data:
+        return None
+    table = designs(catalog, tuple(workloads or ()))
+    row = int(data[0])
+    return str(table.at[row, "key"]) if row in table.index else None
+
+
+def hover_text(catalog: Catalog, key: str | None, workloads=()) -> str:
+    """One line naming the hovered design and its parameters."""
+    if not key:
+        return "Hover over a design to see its parameters; click it for its detail."
+    row = designs(catalog, tuple(workloads or ())).set_index("key").loc[key]
+    store = catalog.stores[row["store"]]
+    values = " · ".join(f"{p}={row[p]}" for p in store.parameters if pd.notna(row[p]))
+    return f"{key} ({row['design']}) · {values}"
 
 
 def pick(picked: list[str], key: str | None) -> list[str]:
@@ -186,6 +207,7 @@ def detail_children(catalog: Catalog, key: str | None, workload: str | None) -> 
     """The detail panel for design `key` on `workload`: facts, per-layer breakdowns, or why not."""
     if not key:
         return []
+    facts = {}
     try:
         facts = design_facts(catalog, key, workload)
         if facts["status"] != "ok":
@@ -193,7 +215,7 @@ def detail_children(catalog: Catalog, key: str | None, workload: str | None) -> 
                                                        f"{stored_row(catalog.rows, key, workload)['reason']}")
         detail = resimulated(catalog, key, workload)
     except DetailError as err:
-        return detail_panel(key, {}, [], error=str(err))
+        return detail_panel(key, facts, [], error=str(err))
     result, hw = detail.result, detail.hardware
     shown = [figures.layer_latency_figure(result), figures.layer_energy_figure(result),
              figures.energy_components_figure(result), figures.roofline_figure(result, hw),
@@ -224,7 +246,7 @@ def compare_children(catalog: Catalog, keys: list[str], workloads: tuple[str, ..
 def selection_csv(catalog: Catalog, settings: Settings, brushes: dict | None, selected) -> str:
     """CSV of the designs in view (lasso/box-selected ones if any), with their Pareto rank."""
     table = view_table(catalog, settings, "2d", brushes)
-    keys = [clicked_key({"points": [point]}) for point in (selected or {}).get("points", [])]
+    keys = [point_key(catalog, settings.workloads, {"points": [point]}) for point in (selected or {}).get("points", [])]
     if keys:
         table = table[table["key"].isin(keys)]
     buffer = io.StringIO()
@@ -248,15 +270,16 @@ def register(app: Dash, catalog: Catalog) -> None:
     count = len(VIEW_CONTROLS)
 
     @app.callback(Output("graph-2d", "figure"), Output("selection-info", "children"),
-                  *controls, Input("brushes", "data"), Input("picked", "value"))
-    def _front(*values):
+                  *controls, Input("brushes", "data"), Input("picked", "value"), prevent_initial_call=True)
+    def _front(*values):  # the page opens with `initial_view`
         settings = Settings.from_controls(*values[:count])
         brushes, picked = values[count:]
         table = view_table(catalog, settings, "2d", brushes)
         return (view_figure(catalog, settings, "2d", brushes, picked or [], table=table),
                 selection_info(catalog, settings, brushes, table))
 
-    @app.callback(Output("graph-3d", "figure"), *controls, Input("brushes", "data"), Input("view", "value"))
+    @app.callback(Output("graph-3d", "figure"), *controls, Input("brushes", "data"), Input("view", "value"),
+                  prevent_initial_call=True)
     def _front_3d(*values):
         brushes, view = values[count:]
         if view != "3d":
@@ -264,7 +287,8 @@ def register(app: Dash, catalog: Catalog) -> None:
         return view_figure(catalog, Settings.from_controls(*values[:count]), "3d", brushes, [])
 
     @app.callback(Output("graph-parallel", "figure"), *controls, Input("parallel-dims", "value"),
-                  Input("view", "value"), Input("clear-brushes", "n_clicks"), State("brushes", "data"))
+                  Input("view", "value"), Input("clear-brushes", "n_clicks"), State("brushes", "data"),
+                  prevent_initial_call=True)
     def _parallel(*values):
         chosen, view, _, brushes = values[count:]
         if view != "parallel":
@@ -289,7 +313,7 @@ def register(app: Dash, catalog: Catalog) -> None:
     def _click(click_2d, click_3d, _, picked, workloads):
         if ctx.triggered_id == "clear-picked":
             return [], [], no_update, no_update, no_update
-        key = clicked_key(click_2d if ctx.triggered_id == "graph-2d" else click_3d)
+        key = point_key(catalog, workloads, click_2d if ctx.triggered_id == "graph-2d" else click_3d)
         if key is None:
             return no_update, no_update, no_update, no_update, no_update
         picked = pick(picked or [], key)
@@ -298,12 +322,19 @@ def register(app: Dash, catalog: Catalog) -> None:
         return ([{"label": f" {k}", "value": k} for k in picked], picked, key,
                 [{"label": w, "value": w} for w in names], workload)
 
+    @app.callback(Output("hover-info", "children"), Input("graph-2d", "hoverData"), Input("graph-3d", "hoverData"),
+                  State("workloads", "value"), prevent_initial_call=True)
+    def _hover(hover_2d, hover_3d, workloads):
+        event = hover_2d if ctx.triggered_id == "graph-2d" else hover_3d
+        return hover_text(catalog, point_key(catalog, workloads, event), workloads)
+
     @app.callback(Output("detail-body", "children"), Input("detail-key", "data"), Input("detail-workload", "value"),
                   prevent_initial_call=True)
     def _detail(key, workload):
         return detail_children(catalog, key, workload)
 
-    @app.callback(Output("compare", "children"), Input("picked", "value"), Input("workloads", "value"))
+    @app.callback(Output("compare", "children"), Input("picked", "value"), Input("workloads", "value"),
+                  prevent_initial_call=True)
     def _compare(keys, workloads):
         return compare_children(catalog, keys or [], tuple(workloads or ()))
 

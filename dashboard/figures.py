@@ -2,8 +2,9 @@
 
 Design-space views take the table `dashboard.data.select` returns (one row per design, a
 `pareto_rank` column) and draw rank-0 designs solid and dominated ones faded; WebGL traces
-(Scattergl, Parcoords) keep 100 k points interactive. Each point's customdata starts with
-its design key, so a click names the design. Detail views take a `sim.result.Result`.
+(Scattergl, Parcoords) and numeric-only point data (sent as binary arrays) keep 100 k points
+interactive. Each point's customdata starts with its row label in `dashboard.data.designs`,
+so a click or hover names the design. Detail views take a `sim.result.Result`.
 """
 from __future__ import annotations
 
@@ -23,8 +24,11 @@ SYMBOLS_3D = ("circle", "square", "diamond", "cross", "x", "circle-open", "squar
 MAX_CATEGORIES = 12      # a numeric column with at most this many (repeated) values is coloured as categories
 FADED_OPACITY = 0.35
 HOVER_PARAMETERS = 10
-MARGIN = dict(l=60, r=20, t=70, b=50)
-TOP_LEGEND = dict(orientation="h", x=0, y=1.0, yanchor="bottom")
+HOVER_INLINE_MAX = 20_000  # above this many points, parameters show in the hover panel only (less to send)
+MAX_3D_POINTS = 20_000      # WebGL 3-D and parallel coordinates slow down past these: the front is always
+MAX_PARALLEL_LINES = 2_000  # drawn whole, dominated designs as a fixed-seed sample (the title says so)
+MARGIN = dict(l=60, r=20, t=95, b=50)
+TOP_LEGEND = dict(orientation="h", x=0, y=1.01, yanchor="bottom")
 
 
 def empty_figure(message: str) -> go.Figure:
@@ -44,13 +48,15 @@ def is_categorical(column: pd.Series) -> bool:
 
 
 def _hover(table: pd.DataFrame, axes: dict[str, str], labels: dict[str, str], parameters: list[str]):
-    """customdata (key, then parameter values) and a hovertemplate naming each."""
-    shown = [p for p in parameters if p in table.columns][:HOVER_PARAMETERS]
-    columns = ["key", "design", *shown]
-    data = table[columns].astype(object).where(table[columns].notna(), "—").to_numpy()
-    lines = [f"<b>%{{customdata[1]}}</b> %{{customdata[0]}}"]
-    lines += [f"{labels.get(column, column)}: %{{{axis}:.4g}}" for axis, column in axes.items()]
-    lines += [f"{name}: %{{customdata[{i + 2}]}}" for i, name in enumerate(shown)]
+    """customdata (design position, then numeric parameters; numbers only, so it travels as a binary
+    array) and a hovertemplate naming them; every parameter is listed by the hover panel."""
+    numeric = [p for p in parameters if p in table.columns and pd.api.types.is_numeric_dtype(table[p])
+               and not pd.api.types.is_bool_dtype(table[p])][:HOVER_PARAMETERS if len(table) <= HOVER_INLINE_MAX else 0]
+    # float32 halves what travels; it holds row labels below 2^24 and parameters to 7 digits (hover shows 4)
+    data = np.column_stack([table.index.to_numpy(dtype=np.float32),
+                            *(table[p].to_numpy(dtype=np.float32) for p in numeric)])
+    lines = [f"{labels.get(column, column)}: %{{{axis}:.4g}}" for axis, column in axes.items()]
+    lines += [f"{name}: %{{customdata[{i + 1}]:.4g}}" for i, name in enumerate(numeric)]
     return data, "<br>".join(lines) + "<extra></extra>"
 
 
@@ -115,12 +121,23 @@ def front_figure(table: pd.DataFrame, x: str, y: str, labels: dict[str, str], pa
                                       customdata=data[picked], hovertemplate=template,
                                       marker=dict(size=16, color="rgba(0,0,0,0)",
                                                   line=dict(width=2.5, color="#d62728"))))
-    figure.update_layout(template="plotly_white", margin=MARGIN, clickmode="event+select", dragmode="lasso",
+    figure.update_layout(template="plotly_white", margin=MARGIN, clickmode="event", dragmode="lasso",
                          uirevision=f"{x}|{y}", legend=dict(itemsizing="constant"),
                          title=dict(text=f"{int(front.sum())} on the front of {len(table):,} designs", x=0.01))
     figure.update_xaxes(title=labels.get(x, x), type="log" if log_x else "linear")
     figure.update_yaxes(title=labels.get(y, y), type="log" if log_y else "linear")
     return figure
+
+
+def thin(table: pd.DataFrame, limit: int) -> tuple[pd.DataFrame, str]:
+    """Every front design and a fixed-seed sample of the rest, at most `limit` rows; and a note saying so."""
+    if len(table) <= limit:
+        return table, ""
+    front = table["pareto_rank"].to_numpy() == 0
+    rest = np.flatnonzero(~front)
+    keep = np.sort(np.concatenate([np.flatnonzero(front), np.random.default_rng(0).choice(
+        rest, size=max(0, min(len(rest), limit - int(front.sum()))), replace=False)]))
+    return table.iloc[keep], f" (drawn: the front and a sample, {len(keep):,} in all)"
 
 
 def front_3d_figure(table: pd.DataFrame, x: str, y: str, z: str, labels: dict[str, str], parameters: list[str],
@@ -129,6 +146,8 @@ def front_3d_figure(table: pd.DataFrame, x: str, y: str, z: str, labels: dict[st
     """Designs on three objectives (ranked over all three): the front solid, dominated designs faded."""
     if table.empty:
         return empty_figure("no design meets the constraints")
+    designs_count = len(table)
+    table, note = thin(table, MAX_3D_POINTS)
     front = (table["pareto_rank"] == 0).to_numpy()
     data, template = _hover(table, {"x": x, "y": y, "z": z}, labels, parameters)
     symbols = _symbols(table, symbol, SYMBOLS_3D)
@@ -154,8 +173,8 @@ def front_3d_figure(table: pd.DataFrame, x: str, y: str, z: str, labels: dict[st
             for (axis, column), on in zip((("x", x), ("y", y), ("z", z)), log)}
     figure.update_layout(template="plotly_white", margin=dict(l=0, r=0, t=40, b=0), scene=axes,
                          uirevision=f"{x}|{y}|{z}",
-                         title=dict(text=f"{int(front.sum())} on the 3-objective front of {len(table):,} designs",
-                                    x=0.01))
+                         title=dict(text=f"{int(front.sum())} on the 3-objective front of {designs_count:,} designs"
+                                         + note, x=0.01))
     return figure
 
 
@@ -174,9 +193,11 @@ def parallel_figure(table: pd.DataFrame, dimensions: list[str], labels: dict[str
     if table.empty or not dimensions:
         return empty_figure("no design meets the constraints" if table.empty else "pick dimensions")
     brushes = brushes or {}
+    designs_count = len(table)
+    table, note = thin(table, MAX_PARALLEL_LINES)
     axes = []
     for column in dimensions:
-        values = axis_values(table[column])
+        values = axis_values(table[column]).astype(np.float32)  # binary float32: half the bytes to send
         axis = dict(label=short_name(labels.get(column, column)), values=values)
         if not (pd.api.types.is_numeric_dtype(table[column]) and not pd.api.types.is_bool_dtype(table[column])):
             names = categories(table[column])
@@ -185,12 +206,12 @@ def parallel_figure(table: pd.DataFrame, dimensions: list[str], labels: dict[str
             ranges = brushes[column]
             axis["constraintrange"] = ranges[0] if len(ranges) == 1 else ranges
         axes.append(axis)
-    on_front = (table["pareto_rank"] == 0).to_numpy(dtype=float)
+    on_front = (table["pareto_rank"] == 0).to_numpy(dtype=np.uint8)
     figure = go.Figure(go.Parcoords(dimensions=axes, labelangle=-12 if len(axes) > 7 else 0, line=dict(
         color=on_front, colorscale=[[0, "#9ecae1"], [1, "#d62728"]], cmin=0, cmax=1)))
     figure.update_layout(template="plotly_white", margin=dict(l=70, r=70, t=70, b=30),
-                         title=dict(text=f"{len(table):,} designs (front in red); drag along an axis to brush",
-                                    x=0.01))
+                         title=dict(text=f"{designs_count:,} designs{note}, front in red; drag along an axis "
+                                         "to brush (filters every view)", x=0.01))
     return figure
 
 

@@ -107,10 +107,11 @@ def problems_panel(problems: list[str], anything_loaded: bool) -> html.Div | Non
                     id="problems", className="problem")
 
 
-def build_layout(catalog: Catalog) -> html.Div:
+def build_layout(catalog: Catalog, figure=None, info: str = "") -> html.Div:
+    """The page; `figure` and `info`: the 2-D view and summary line it opens with."""
     designs = catalog.rows["key"].nunique() if not catalog.empty else 0
     summary = (f"{len(catalog.stores)} store(s): {', '.join(catalog.stores)} · {len(catalog.rows):,} rows · "
-               f"{designs:,} designs · {len(catalog.workloads)} workload(s)")
+               f"{designs:,} designs · {len(catalog.workloads)} workload(s)" if not catalog.empty else "no store loaded")
     header = html.Header([html.H1("quarch · design-space dashboard"), html.Div(summary, className="summary")])
     problems = problems_panel(catalog.problems, not catalog.empty)
     if catalog.empty:
@@ -140,18 +141,21 @@ def build_layout(catalog: Catalog) -> html.Div:
         html.Button("Selection CSV", id="export-csv", n_clicks=0),
         html.Button("Figure HTML", id="export-html", n_clicks=0),
         html.Button("Figure PNG", id="export-png", n_clicks=0),
-        html.Div(id="selection-info", className="muted", style={"marginTop": "8px"}),
+        html.Div(info, id="selection-info", className="muted", style={"marginTop": "8px"}),
     ], className="controls")
     views = html.Div([
         dcc.Tabs(id="view", value="2d", children=[
             dcc.Tab(label="Pareto front (2 objectives)", value="2d",
-                    children=dcc.Graph(id="graph-2d", style={"height": "620px"}, config={"displaylogo": False})),
+                    children=dcc.Graph(id="graph-2d", figure=figure, style={"height": "620px"},
+                                       config={"displaylogo": False})),
             dcc.Tab(label="3 objectives", value="3d",
                     children=dcc.Graph(id="graph-3d", style={"height": "620px"}, config={"displaylogo": False})),
             dcc.Tab(label="Parallel coordinates", value="parallel",
                     children=dcc.Graph(id="graph-parallel", style={"height": "620px"},
                                        config={"displaylogo": False})),
         ]),
+        html.Div("Hover over a design to see its parameters; click it for its detail.", id="hover-info",
+                 className="muted", style={"padding": "4px 8px", "minHeight": "2.6em"}),
     ], className="views")
     return html.Div([
         header, problems,

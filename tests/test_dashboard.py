@@ -11,42 +11,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from distributed import LocalCluster
 
+from dashboard_helpers import SPACE, make_store  # tests/ is on sys.path under pytest
 from dashboard import callbacks as cb
 from dashboard import figures
 from dashboard.data import Limits, designs, load_catalog, select
 from dashboard.detail import DetailError, resimulate, stored_row
-from dse.space import load_space
-from dse.sweep import run_sweep
 from hwmodels.loader import load_hardware
 from sim.simulate import simulate
 from workloads.loader import load_workload
-
-SPACE = """\
-quarch_space: 1
-name: dash-small
-hardware: systolic-int8-32x32-os
-workloads: [resnet18, "gemm:M=64,N=512,K=512"]
-parameters:
-  array.rows: {values: [0, 16, 32, 64]}
-  array.cols: {values: [16, 64]}
-  array.dataflow: {values: [os, ws]}
-constraints: ["area_mm2 <= 5"]
-objectives:
-  - {metric: latency_s}
-  - {metric: energy_j}
-"""
-
-
-def make_store(folder: Path, text: str = SPACE) -> Path:
-    """A real sweep of a small space (an in-process Dask cluster: no worker start-up)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "space.yaml").write_text(text)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        run_sweep(load_space(folder / "space.yaml"), folder / "store", scheduler=cluster.scheduler_address)
-    return folder / "store"
-
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
@@ -291,9 +264,9 @@ def test_front_figure_draws_the_front_solid_and_the_rest_faded(catalog):
     assert sum(len(t.x) for t in front) == (table["pareto_rank"] == 0).sum()
     assert sum(len(t.x) for t in front + faded) == len(table)
     assert all(t.marker.opacity < 0.5 for t in faded) and all(t.marker.opacity == 1 for t in front)
-    keys = {row[0] for t in front for row in t.customdata}
-    assert keys == set(table.loc[table["pareto_rank"] == 0, "key"])
-    assert "array.rows" in front[0].hovertemplate
+    rows = {int(row[0]) for t in front for row in t.customdata}
+    assert set(designs(catalog).loc[sorted(rows), "key"]) == set(table.loc[table["pareto_rank"] == 0, "key"])
+    assert "array.rows" in front[0].hovertemplate and front[0].customdata.dtype.kind == "f"
     assert figure.layout.xaxis.title.text == "latency_s [s]"
 
 
@@ -333,8 +306,8 @@ def test_parallel_coordinates_and_brushing_filter_the_other_views(catalog):
     assert cb.brushes_after(brushes, [{"dimensions[2].constraintrange": None}, [0]], dimensions) == \
         {"array.dataflow": [[-0.5, 0.5], [0.9, 1.2]]}
     figure = cb.view_figure(catalog, settings(), "2d", {"array.rows": [[20, 40]]}, [])
-    shown = {row[0] for t in figure.data if t.mode == "markers" for row in t.customdata}
     table = designs(catalog)
+    shown = {table.at[int(row[0]), "key"] for t in figure.data if t.mode == "markers" for row in t.customdata}
     assert shown == set(table.loc[table["array.rows"] == 32, "key"])
     parallel = cb.view_figure(catalog, settings(), "parallel", {"array.rows": [[20, 40]]}, [])
     axes = parallel.data[0].dimensions
@@ -349,10 +322,14 @@ def test_settings_from_controls_keep_only_complete_limits():
     assert s.workloads == ("resnet18",) and s.log("2d") == [True, False] and s.maximize("2d") == [False, True]
 
 
-def test_clicks_pick_designs_and_name_them():
-    click = {"points": [{"x": 1, "y": 2, "customdata": ["store:abc", "name", 16]}]}
-    assert cb.clicked_key(click) == "store:abc"
-    assert cb.clicked_key({"points": []}) is None and cb.clicked_key(None) is None
+def test_clicks_and_hovers_name_designs_and_picks_keep_the_last_six(catalog):
+    table = designs(catalog)
+    row = int(table.index[3])
+    event = {"points": [{"x": 1, "y": 2, "customdata": [row, 16.0]}]}
+    assert cb.point_key(catalog, (), event) == table.at[row, "key"]
+    assert cb.point_key(catalog, (), {"points": []}) is None and cb.point_key(catalog, (), None) is None
+    text = cb.hover_text(catalog, table.at[row, "key"])
+    assert text.startswith(table.at[row, "key"]) and f"array.dataflow={table.at[row, 'array.dataflow']}" in text
     picked = []
     for key in "abcdefgh":
         picked = cb.pick(picked, key)
@@ -364,7 +341,8 @@ def test_selection_csv_is_the_shown_designs_or_the_lasso_selection(catalog):
     frame = pd.read_csv(pd.io.common.StringIO(cb.selection_csv(catalog, s, {}, None)))
     assert set(frame["key"]) == set(cb.view_table(catalog, s, "2d", {})["key"])
     assert {"pareto_rank", "latency_s", "array.rows"} <= set(frame.columns)
-    lasso = {"points": [{"customdata": [key, "x"]} for key in frame["key"].iloc[:2]]}
+    rows = designs(catalog).reset_index().set_index("key").loc[frame["key"].iloc[:2], "index"]
+    lasso = {"points": [{"customdata": [int(row), 1.0]} for row in rows]}
     assert len(pd.read_csv(pd.io.common.StringIO(cb.selection_csv(catalog, s, {}, lasso)))) == 2
 
 
@@ -380,3 +358,10 @@ def test_two_stores_are_told_apart(tmp_path, store):
     assert {t.name.removesuffix(" (front)") for t in figure.data if t.mode == "markers"} \
         == {"store=store", "store=store-2"}
     assert cb.hover_parameters(catalog, table)[0] == "store"
+
+
+def test_run_sweeps_the_example_and_prints_its_front(tmp_path):
+    run = quarch("run", "--no-dashboard", "--budget", "4", "-o", str(tmp_path / "store"), timeout=400)
+    assert run.returncode == 0, run.stderr
+    assert "Pareto front" in run.stdout and "mac-resnet50" in run.stdout
+    assert len(pd.read_parquet(tmp_path / "store")) == 4

@@ -1,11 +1,44 @@
-"""Driving the dashboard in headless Chromium (Debian's /usr/bin/chromium via Playwright): shared by
-the browser tests and benchmarks/dashboard_speed.py. Nothing is downloaded: no `playwright install`."""
+"""Dashboard test helpers: a small real store, and driving the page in headless Chromium.
+
+The browser is Debian's /usr/bin/chromium driven by Playwright; nothing is downloaded (never
+`playwright install`). Shared by the dashboard tests and benchmarks/dashboard_speed.py.
+"""
 from __future__ import annotations
 
 import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+
+from distributed import LocalCluster
+
+from dse.space import load_space
+from dse.sweep import run_sweep
+
+SPACE = """\
+quarch_space: 1
+name: dash-small
+hardware: systolic-int8-32x32-os
+workloads: [resnet18, "gemm:M=64,N=512,K=512"]
+parameters:
+  array.rows: {values: [0, 16, 32, 64]}
+  array.cols: {values: [16, 64]}
+  array.dataflow: {values: [os, ws]}
+constraints: ["area_mm2 <= 5"]
+objectives:
+  - {metric: latency_s}
+  - {metric: energy_j}
+"""
+
+
+def make_store(folder: Path, text: str = SPACE) -> Path:
+    """A real sweep of a small space (an in-process Dask cluster: no worker start-up)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "space.yaml").write_text(text)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        run_sweep(load_space(folder / "space.yaml"), folder / "store", scheduler=cluster.scheduler_address)
+    return folder / "store"
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -14,15 +47,7 @@ FIGURE_DRAWN = """id => { const g = document.querySelector('#' + id + ' .js-plot
                           return !!(g && g._fullData && g._fullData.length > 0 && g._fullLayout); }"""
 
 
-def missing() -> str | None:
-    """Why browser tests cannot run here, or None."""
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is absent (apt-get install chromium chromium-driver; .ci/run does)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is absent (pip install -e '.[dev]')"
-    return None
+NO_CHROMIUM = f"{CHROMIUM} is absent: apt-get install chromium chromium-driver (.ci/run does)"
 
 
 @contextmanager
