@@ -160,6 +160,10 @@ def point_key(catalog: Catalog, workloads, event) -> str | None:
     """The design key a click or hover names: its customdata starts with the design's row in `designs`."""
     points = (event or {}).get("points") or []
     data = points[0].get("customdata") if points else None
+    if isinstance(data, dict):  # a typed-array row arrives as {"0": ..., "1": ...}
+        data = [data[k] for k in sorted(data, key=int)]
+    if isinstance(data, (int, float)):  # one number per point
+        data = [data]
     if not isinstance(data, list) or not data:
         return None
     table = designs(catalog, tuple(workloads or ()))

@@ -48,15 +48,19 @@ def is_categorical(column: pd.Series) -> bool:
 
 
 def _hover(table: pd.DataFrame, axes: dict[str, str], labels: dict[str, str], parameters: list[str]):
-    """customdata (design position, then numeric parameters; numbers only, so it travels as a binary
-    array) and a hovertemplate naming them; every parameter is listed by the hover panel."""
+    """customdata (design row, Pareto rank, numeric parameters up to HOVER_INLINE_MAX points) and a
+    hovertemplate naming them; every parameter is listed by the hover panel."""
     numeric = [p for p in parameters if p in table.columns and pd.api.types.is_numeric_dtype(table[p])
                and not pd.api.types.is_bool_dtype(table[p])][:HOVER_PARAMETERS if len(table) <= HOVER_INLINE_MAX else 0]
     # float32 halves what travels; it holds row labels below 2^24 and parameters to 7 digits (hover shows 4)
-    data = np.column_stack([table.index.to_numpy(dtype=np.float32),
-                            *(table[p].to_numpy(dtype=np.float32) for p in numeric)])
+    # an object array travels as plain JSON lists: Dash's click and hover data index the figure's own
+    # customdata, which a binary (base64) array is not, so a click would name no design
+    data = np.empty(len(table), dtype=object)
+    data[:] = np.column_stack([table.index.to_numpy(dtype=np.float32), table["pareto_rank"].to_numpy(dtype=np.float32),
+                               *(table[p].to_numpy(dtype=np.float32) for p in numeric)]).tolist()
     lines = [f"{labels.get(column, column)}: %{{{axis}:.4g}}" for axis, column in axes.items()]
-    lines += [f"{name}: %{{customdata[{i + 1}]:.4g}}" for i, name in enumerate(numeric)]
+    lines += ["Pareto rank: %{customdata[1]}"]
+    lines += [f"{name}: %{{customdata[{i + 2}]:.4g}}" for i, name in enumerate(numeric)]
     return data, "<br>".join(lines) + "<extra></extra>"
 
 
@@ -121,7 +125,7 @@ def front_figure(table: pd.DataFrame, x: str, y: str, labels: dict[str, str], pa
                                       customdata=data[picked], hovertemplate=template,
                                       marker=dict(size=16, color="rgba(0,0,0,0)",
                                                   line=dict(width=2.5, color="#d62728"))))
-    figure.update_layout(template="plotly_white", margin=MARGIN, clickmode="event", dragmode="lasso",
+    figure.update_layout(template="plotly_white", margin=MARGIN, clickmode="event+select", dragmode="lasso",
                          uirevision=f"{x}|{y}", legend=dict(itemsizing="constant"),
                          title=dict(text=f"{int(front.sum())} on the front of {len(table):,} designs", x=0.01))
     figure.update_xaxes(title=labels.get(x, x), type="log" if log_x else "linear")
