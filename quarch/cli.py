@@ -1,4 +1,4 @@
-"""The `quarch` command line: simulate, run (the main job on built-in defaults), presets, formats.
+"""The `quarch` command line: simulate, compare (designs on one workload), presets, formats.
 
 Bad input never shows a traceback: a `SpecError` (or an infeasible design) prints one line
 naming the file, field and value, and exits with code 2.
@@ -60,12 +60,12 @@ def simulate_command(
         _print_result(result)
 
 
-@app.command("run")
-def run_command(
+@app.command("compare")
+def compare_command(
     workload: Annotated[str, typer.Option("--workload", help="Workload to compare the designs on")] = "resnet18",
     hw: Annotated[Optional[list[str]], typer.Option("--hw", help="Designs to compare (default: built-in baselines)")] = None,
 ) -> None:
-    """The main job on built-in defaults: simulate a workload on several designs and compare them."""
+    """Simulate a workload on several designs (built-in baselines by default) and compare them in one table."""
     try:
         wl = load_workload(workload)
         designs = [load_hardware(name) for name in (hw or DEFAULT_DESIGNS)]
@@ -134,3 +134,4 @@ from quarch import cli_validate  # noqa: E402,F401
 from quarch import cli_check  # noqa: E402,F401
 from quarch import cli_dse  # noqa: E402,F401
 from quarch import cli_serve  # noqa: E402,F401
+from quarch import cli_dashboard  # noqa: E402,F401

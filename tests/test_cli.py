@@ -40,8 +40,8 @@ def test_simulate_inline_op_with_override_table_and_csv():
     assert len(frame) == 22 and {"cycles", "energy_j", "read_bytes.dram"} <= set(frame.columns)  # zoo ResNet-18 ops
 
 
-def test_run_compares_builtin_designs():
-    run = quarch("run")
+def test_compare_compares_builtin_designs():
+    run = quarch("compare")
     assert run.returncode == 0, run.stderr
     for name in ("systolic-int8-32x32-os", "systolic-int8-64x64-ws", "systolic-fp16-32x32-os"):
         assert name in run.stdout
