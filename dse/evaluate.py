@@ -198,5 +198,9 @@ def metrics(total: Total) -> dict:
 def _one_numba_thread() -> None:
     """Workers run one process per core: Numba must not spawn threads of its own."""
     import numba
+    from numba.core import config
+    # A Dask nanny sets NUMBA_NUM_THREADS after numba was imported; the thread pool must start with
+    # the count the environment states, or the next compile's config reload refuses to run.
+    config.reload_config()
     if numba.get_num_threads() != 1:
         numba.set_num_threads(1)

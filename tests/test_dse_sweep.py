@@ -181,3 +181,17 @@ def test_cli_sweep_and_pareto(tmp_path, cluster):
         run = quarch(*args)
         assert run.returncode == 2 and message in run.stderr, run.stderr
         assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_workers_compiling_numba_from_a_cold_cache_evaluate_every_point(tmp_path):
+    """A fresh clone has no Numba cache: the CLI's own workers compile, and no point may fail for it."""
+    space_path = tmp_path / "space.yaml"
+    space_path.write_text(SMALL)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}  # empty: every kernel compiles
+    script = Path(sys.executable).with_name("quarch")  # as README runs it: workers re-import the script's imports
+    run = subprocess.run([str(script), "sweep", str(space_path), "-o", str(tmp_path / "store"),
+                          "--strategy", "random", "--budget", "4", "--workers", "2"],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr
+    frame = read_store(tmp_path / "store")
+    assert len(frame) and not (frame.status == "error").any(), frame.reason[frame.status == "error"].iloc[0]
