@@ -101,9 +101,18 @@ def spatio_temporal(view: GemmView, dataflow: str) -> tuple[int, int, int]:
     return {"os": (m, n, k), "ws": (k, n, m), "is": (k, m, n)}[dataflow]
 
 
+# operand -> the fold coordinates its slice depends on (see the module docstring)
+SLICE_AXES = {"os": {"input": "row", "weight": "col", "output": "both"},
+              "ws": {"weight": "both", "input": "row", "output": "col"},
+              "is": {"input": "both", "weight": "row", "output": "col"}}
+
+
 def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: float,
                   order: str) -> FoldSchedule:
-    """The fold sequence of one GEMM instance (`order`: cols_outer or rows_outer)."""
+    """The fold sequence of one GEMM instance (`order`: cols_outer or rows_outer).
+
+    A fold's words of an operand follow from its slice axes: row ur*T, col uc*T, both ur*uc.
+    """
     sr, sc, t = spatio_temporal(view, dataflow)
     row_folds, col_folds = -(-sr // rows), -(-sc // cols)
     if order == "cols_outer":
@@ -113,21 +122,16 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: f
     used_rows = np.minimum(rows, sr - row_fold * rows)
     used_cols = np.minimum(cols, sc - col_fold * cols)
     t_eff = int(t * passes) if float(t * passes).is_integer() else int(np.ceil(t * passes))
-    if dataflow == "os":
-        length = t_eff + rows + cols - 2
-        words = {"input": used_rows * t, "weight": used_cols * t, "output": used_rows * used_cols}
-        slices = {"input": row_fold, "weight": col_fold, "output": row_fold * col_folds + col_fold}
-        axes = {"input": "row", "weight": "col", "output": "both"}
-    else:
-        length = 2 * rows + cols + t_eff - 2
-        stationary, streamed = ("weight", "input") if dataflow == "ws" else ("input", "weight")
-        words = {stationary: used_rows * used_cols, streamed: used_rows * t, "output": used_cols * t}
-        slices = {stationary: row_fold * col_folds + col_fold, streamed: row_fold, "output": col_fold}
-        axes = {stationary: "both", streamed: "row", "output": "col"}
+    length = t_eff + rows + cols - 2 if dataflow == "os" else 2 * rows + cols + t_eff - 2
+    by_axis = {"row": (used_rows * t, row_fold), "col": (used_cols * t, col_fold),
+               "both": (used_rows * used_cols, row_fold * col_folds + col_fold)}
+    axes = SLICE_AXES[dataflow]
     return FoldSchedule(dataflow=dataflow, rows=rows, cols=cols, sr=sr, sc=sc, t=t, passes=passes,
                         order=order, row_fold=row_fold, col_fold=col_fold, used_rows=used_rows,
                         used_cols=used_cols, fold_cycles=np.full(row_fold.size, length, dtype=np.int64),
-                        work=np.full(row_fold.size, t_eff, dtype=np.int64), sram_words=words, slice_id=slices,
+                        work=np.full(row_fold.size, t_eff, dtype=np.int64),
+                        sram_words={operand: by_axis[axis][0] for operand, axis in axes.items()},
+                        slice_id={operand: by_axis[axis][1] for operand, axis in axes.items()},
                         slice_axes=axes)
 
 
@@ -245,19 +249,79 @@ def final_outputs(schedule: FoldSchedule) -> np.ndarray:
 def choose_schedule(view: GemmView, hw: Hardware, passes: int,
                     word_bytes: dict[str, float]) -> tuple[str, FoldSchedule]:
     """The fold order and its schedule: the hardware's order, or for `auto` the one moving
-    fewer backing-store words."""
-    rows, cols, dataflow = hw.array.rows, hw.array.cols, hw.array.dataflow
-    if hw.mapper.fold_order != "auto":
-        return hw.mapper.fold_order, fold_schedule(view, rows, cols, dataflow, passes, hw.mapper.fold_order)
-    inner = hw.memory[0]
-    best = best_words = None
-    for order in ("cols_outer", "rows_outer"):
-        schedule = fold_schedule(view, rows, cols, dataflow, passes, order)
-        words = sum(fetched_words(schedule, op, total, buffer_words(inner, op, word_bytes[op])).sum() * word_bytes[op]
-                    for op, total in operand_words(view).items() if op != "output")
-        if best_words is None or words < best_words:
-            best, best_words = (order, schedule), words
-    return best
+    fewer backing-store words (`fewer_fetches_order`)."""
+    rows, cols, dataflow, order = hw.array.rows, hw.array.cols, hw.array.dataflow, hw.mapper.fold_order
+    if order == "auto":
+        room = {operand: buffer_words(hw.memory[0], operand, word_bytes[operand]) for operand in ("input", "weight")}
+        order = fewer_fetches_order(view, rows, cols, dataflow, room, word_bytes)
+    return order, fold_schedule(view, rows, cols, dataflow, passes, order)
+
+
+def fewer_fetches_order(view: GemmView, rows: int, cols: int, dataflow: str, room: dict[str, float],
+                        word_bytes: dict[str, float]) -> str:
+    """The fold order whose folds bring fewer input and weight bytes into the innermost level
+    (`room`: words of each operand one of its buffers holds); cols_outer unless rows_outer is
+    strictly smaller.
+
+    Bytes = sum over operands of word_bytes * `fetched_words` summed over the folds, in closed
+    form (R, C: row and column folds; ur, uc: used rows and columns):
+      resident (fits one buffer): its distinct words, in either order;
+      streamed, slice by row fold (ur*T a fold):    rows_outer Sr*T;  cols_outer C*Sr*T if R > 1;
+      streamed, slice by column fold (uc*T a fold): cols_outer Sc*T;  rows_outer R*Sc*T if C > 1;
+      streamed, slice by both (ur*uc a fold):       Sr*Sc in either order (every fold a new slice).
+    The schedule's sums rescale a resident operand's per-fold words in floating point, and that
+    rounding breaks ties between the orders; so when the two orders' bytes are within rounding
+    of each other, the resident sums are taken as the schedule takes them (`_resident_words`),
+    making the choice always the one `fetched_words` on both full schedules makes.
+    """
+    sr, sc, t = spatio_temporal(view, dataflow)
+    totals = operand_words(view)
+    resident = [op for op in ("input", "weight") if totals[op] <= room[op]]
+
+    def order_bytes(order: str, rounded: bool) -> float:
+        fetched = 0.0
+        for operand in ("input", "weight"):
+            if operand in resident:
+                words = (_resident_words(SLICE_AXES[dataflow][operand], order, rows, cols, sr, sc, t, totals[operand])
+                         if rounded else totals[operand])
+            else:
+                words = _streamed_words(SLICE_AXES[dataflow][operand], order, rows, cols, sr, sc, t)
+            fetched += words * word_bytes[operand]
+        return fetched
+
+    cols_outer, rows_outer = order_bytes("cols_outer", False), order_bytes("rows_outer", False)
+    folds = -(-sr // rows) * -(-sc // cols)
+    # bound on the rounding of a sum of `folds` rescaled words (generous: 8 ulps a term)
+    if resident and abs(cols_outer - rows_outer) <= (folds + 8) * 2.0 ** -50 * max(cols_outer, rows_outer):
+        cols_outer, rows_outer = order_bytes("cols_outer", True), order_bytes("rows_outer", True)
+    return "rows_outer" if rows_outer < cols_outer else "cols_outer"
+
+
+def _streamed_words(axis: str, order: str, rows: int, cols: int, sr: int, sc: int, t: int) -> int:
+    """`fetched_words` summed for an operand that does not fit (see `fewer_fetches_order`)."""
+    row_folds, col_folds = -(-sr // rows), -(-sc // cols)
+    if axis == "row":
+        return sr * t * (col_folds if order == "cols_outer" and row_folds > 1 else 1)
+    if axis == "col":
+        return sc * t * (row_folds if order == "rows_outer" and col_folds > 1 else 1)
+    return sr * sc
+
+
+def _resident_words(axis: str, order: str, rows: int, cols: int, sr: int, sc: int, t: int,
+                    total_words: int) -> float:
+    """`fetched_words` summed for a resident operand, with the same floating-point rounding: the
+    per-fold words of each slice's first use, placed at that fold, rescaled to `total_words`."""
+    row_folds, col_folds = -(-sr // rows), -(-sc // cols)
+    used_rows = np.minimum(rows, sr - np.arange(row_folds, dtype=np.int64) * rows)
+    used_cols = np.minimum(cols, sc - np.arange(col_folds, dtype=np.int64) * cols)
+    fetched = np.zeros(row_folds * col_folds)
+    if axis == "both":
+        fetched[:] = (np.outer(used_cols, used_rows) if order == "cols_outer" else np.outer(used_rows, used_cols)).ravel()
+    elif axis == "row":  # first used with column fold 0
+        fetched[np.arange(row_folds) * (1 if order == "cols_outer" else col_folds)] = used_rows * t
+    else:  # first used with row fold 0
+        fetched[np.arange(col_folds) * (row_folds if order == "cols_outer" else 1)] = used_cols * t
+    return (fetched * (total_words / fetched.sum())).sum()
 
 
 def buffer_words(level: MemoryLevel, operand: str, bytes_per_word: float) -> float:
