@@ -275,6 +275,8 @@ def fewer_fetches_order(view: GemmView, rows: int, cols: int, dataflow: str, roo
     making the choice always the one `fetched_words` on both full schedules makes.
     """
     sr, sc, t = spatio_temporal(view, dataflow)
+    if sr <= rows or sc <= cols:  # one row or column fold: both orders are the same folds
+        return "cols_outer"
     totals = operand_words(view)
     resident = [op for op in ("input", "weight") if totals[op] <= room[op]]
 
