@@ -148,16 +148,14 @@ def fetched_words(schedule: FoldSchedule, operand: str, total_words: int, buffer
     fold fetches its slice unless the previous fold used the same one.
     """
     per_fold = schedule.sram_words[operand]
-    ids = schedule.slice_id[operand]
-    fetched = np.zeros(per_fold.size)
     if total_words <= buffer_words:
-        first = schedule.first_slice_use(operand)
-        fetched[first] = per_fold[first]
+        fetched = np.where(schedule.first_slice_use(operand), per_fold, 0.0)
         return fetched * (total_words / fetched.sum())
-    changed = np.ones(ids.size, dtype=bool)
-    changed[1:] = ids[1:] != ids[:-1]
-    fetched[changed] = per_fold[changed]
-    return fetched
+    ids = schedule.slice_id[operand]
+    changed = np.empty(ids.size, dtype=bool)
+    changed[0] = True
+    np.not_equal(ids[1:], ids[:-1], out=changed[1:])
+    return np.where(changed, per_fold, 0.0)
 
 
 @dataclass(frozen=True)
