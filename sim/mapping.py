@@ -132,7 +132,7 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: f
                         work=np.full(row_fold.size, t_eff, dtype=np.int64),
                         sram_words={operand: by_axis[axis][0] for operand, axis in axes.items()},
                         slice_id={operand: by_axis[axis][1] for operand, axis in axes.items()},
-                        slice_axes=axes)
+                        slice_axes=dict(axes))
 
 
 def operand_words(view: GemmView) -> dict[str, int]:
