@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from fractions import Fraction
+
 import numpy as np
 from numba import njit
 
@@ -105,10 +107,19 @@ def spatio_temporal(view: GemmView, dataflow: str) -> tuple[int, int, int]:
     return {"os": (m, n, k), "ws": (k, n, m), "is": (k, m, n)}[dataflow]
 
 
+# operand -> the fold coordinates its slice depends on (see the module docstring)
+SLICE_AXES = {"os": {"input": "row", "weight": "col", "output": "both"},
+              "ws": {"weight": "both", "input": "row", "output": "col"},
+              "is": {"input": "both", "weight": "row", "output": "col"}}
+
+
 def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: float,
                   order: str, skew: bool = True) -> FoldSchedule:
     """The fold sequence of one GEMM instance (`order`: cols_outer or rows_outer; `skew`: False for a
-    broadcast array)."""
+    broadcast array).
+
+    A fold's words of an operand follow from its slice axes: row ur*T, col uc*T, both ur*uc.
+    """
     sr, sc, t = spatio_temporal(view, dataflow)
     row_folds, col_folds = -(-sr // rows), -(-sc // cols)
     if order == "cols_outer":
@@ -120,20 +131,18 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: f
     t_eff = int(t * passes) if float(t * passes).is_integer() else int(np.ceil(t * passes))
     if dataflow == "os":
         length = t_eff + (rows + cols - 2 if skew else 0)
-        words = {"input": used_rows * t, "weight": used_cols * t, "output": used_rows * used_cols}
-        slices = {"input": row_fold, "weight": col_fold, "output": row_fold * col_folds + col_fold}
-        axes = {"input": "row", "weight": "col", "output": "both"}
     else:
         length = 2 * rows + cols + t_eff - 2
-        stationary, streamed = ("weight", "input") if dataflow == "ws" else ("input", "weight")
-        words = {stationary: used_rows * used_cols, streamed: used_rows * t, "output": used_cols * t}
-        slices = {stationary: row_fold * col_folds + col_fold, streamed: row_fold, "output": col_fold}
-        axes = {stationary: "both", streamed: "row", "output": "col"}
+    by_axis = {"row": (used_rows * t, row_fold), "col": (used_cols * t, col_fold),
+               "both": (used_rows * used_cols, row_fold * col_folds + col_fold)}
+    axes = SLICE_AXES[dataflow]
     return FoldSchedule(dataflow=dataflow, rows=rows, cols=cols, skew=skew, sr=sr, sc=sc, t=t, passes=passes,
                         order=order, row_fold=row_fold, col_fold=col_fold, used_rows=used_rows,
                         used_cols=used_cols, fold_cycles=np.full(row_fold.size, length, dtype=np.int64),
-                        work=np.full(row_fold.size, t_eff, dtype=np.int64), sram_words=words, slice_id=slices,
-                        slice_axes=axes)
+                        work=np.full(row_fold.size, t_eff, dtype=np.int64),
+                        sram_words={operand: by_axis[axis][0] for operand, axis in axes.items()},
+                        slice_id={operand: by_axis[axis][1] for operand, axis in axes.items()},
+                        slice_axes=dict(axes))
 
 
 def operand_words(view: GemmView) -> dict[str, int]:
@@ -149,16 +158,14 @@ def fetched_words(schedule: FoldSchedule, operand: str, total_words: int, buffer
     fold fetches its slice unless the previous fold used the same one.
     """
     per_fold = schedule.sram_words[operand]
-    ids = schedule.slice_id[operand]
-    fetched = np.zeros(per_fold.size)
     if total_words <= buffer_words:
-        first = schedule.first_slice_use(operand)
-        fetched[first] = per_fold[first]
+        fetched = np.where(schedule.first_slice_use(operand), per_fold, 0.0)
         return fetched * (total_words / fetched.sum())
-    changed = np.ones(ids.size, dtype=bool)
-    changed[1:] = ids[1:] != ids[:-1]
-    fetched[changed] = per_fold[changed]
-    return fetched
+    ids = schedule.slice_id[operand]
+    changed = np.empty(ids.size, dtype=bool)
+    changed[0] = True
+    np.not_equal(ids[1:], ids[:-1], out=changed[1:])
+    return np.where(changed, per_fold, 0.0)
 
 
 @dataclass(frozen=True)
@@ -256,20 +263,53 @@ def final_outputs(schedule: FoldSchedule) -> np.ndarray:
 def choose_schedule(view: GemmView, hw: Hardware, passes: int,
                     word_bytes: dict[str, float]) -> tuple[str, FoldSchedule]:
     """The fold order and its schedule: the hardware's order, or for `auto` the one moving
-    fewer backing-store words."""
-    rows, cols, dataflow = hw.array.rows, hw.array.cols, hw.array.dataflow
-    skew = hw.array.organization == "systolic"
-    if hw.mapper.fold_order != "auto":
-        return hw.mapper.fold_order, fold_schedule(view, rows, cols, dataflow, passes, hw.mapper.fold_order, skew)
-    inner = hw.memory[0]
-    best = best_words = None
-    for order in ("cols_outer", "rows_outer"):
-        schedule = fold_schedule(view, rows, cols, dataflow, passes, order, skew)
-        words = sum(fetched_words(schedule, op, total, buffer_words(inner, op, word_bytes[op])).sum() * word_bytes[op]
-                    for op, total in operand_words(view).items() if op != "output")
-        if best_words is None or words < best_words:
-            best, best_words = (order, schedule), words
-    return best
+    fewer backing-store words (`fewer_fetches_order`)."""
+    rows, cols, dataflow, order = hw.array.rows, hw.array.cols, hw.array.dataflow, hw.mapper.fold_order
+    if order == "auto":
+        room = {operand: buffer_words(hw.memory[0], operand, word_bytes[operand]) for operand in ("input", "weight")}
+        order = fewer_fetches_order(view, rows, cols, dataflow, room, word_bytes)
+    return order, fold_schedule(view, rows, cols, dataflow, passes, order, hw.array.organization == "systolic")
+
+
+def fewer_fetches_order(view: GemmView, rows: int, cols: int, dataflow: str, room: dict[str, float],
+                        word_bytes: dict[str, float]) -> str:
+    """The fold order whose folds bring fewer input and weight bytes into the innermost level
+    (`room`: words of each operand one of its buffers holds); cols_outer unless rows_outer is
+    strictly smaller, compared exactly (rational arithmetic, so a tie is a tie).
+
+    Bytes = sum over operands of word_bytes * `fetched_words` summed over the folds, in closed
+    form (R, C: row and column folds):
+      resident (fits one buffer): its distinct words, in either order;
+      streamed, slice by row fold (ur*T a fold):    rows_outer Sr*T;  cols_outer C*Sr*T if R > 1;
+      streamed, slice by column fold (uc*T a fold): cols_outer Sc*T;  rows_outer R*Sc*T if C > 1;
+      streamed, slice by both (ur*uc a fold):       Sr*Sc in either order (every fold a new slice).
+    """
+    sr, sc, t = spatio_temporal(view, dataflow)
+    if sr <= rows or sc <= cols:  # one row or column fold: both orders are the same folds
+        return "cols_outer"
+    totals = operand_words(view)
+
+    def order_bytes(order: str) -> Fraction:
+        fetched = Fraction(0)
+        for operand in ("input", "weight"):
+            if totals[operand] <= room[operand]:
+                words = totals[operand]
+            else:
+                words = _streamed_words(SLICE_AXES[dataflow][operand], order, rows, cols, sr, sc, t)
+            fetched += words * Fraction(word_bytes[operand])
+        return fetched
+
+    return "rows_outer" if order_bytes("rows_outer") < order_bytes("cols_outer") else "cols_outer"
+
+
+def _streamed_words(axis: str, order: str, rows: int, cols: int, sr: int, sc: int, t: int) -> int:
+    """`fetched_words` summed for an operand that does not fit (see `fewer_fetches_order`)."""
+    row_folds, col_folds = -(-sr // rows), -(-sc // cols)
+    if axis == "row":
+        return sr * t * (col_folds if order == "cols_outer" and row_folds > 1 else 1)
+    if axis == "col":
+        return sc * t * (row_folds if order == "rows_outer" and col_folds > 1 else 1)
+    return sr * sc
 
 
 def buffer_words(level: MemoryLevel, operand: str, bytes_per_word: float) -> float:

@@ -6,7 +6,6 @@ can redo them for another table without re-simulating.
 """
 from __future__ import annotations
 
-import copy
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -15,11 +14,11 @@ import pandas as pd
 
 
 def evolve(instance, **changes):
-    """A copy of a frozen dataclass with some fields set, for classes without __post_init__:
-    `dataclasses.replace` re-runs __init__ over every field, ten times slower on a hot path."""
-    result = copy.copy(instance)
-    for name, value in changes.items():
-        object.__setattr__(result, name, value)
+    """A copy of a frozen dataclass with some fields set, for classes without __post_init__ or
+    __slots__: `dataclasses.replace` re-runs __init__ over every field, ten times slower on a
+    hot path (and `copy.copy` goes through the pickle protocol)."""
+    result = object.__new__(type(instance))
+    object.__setattr__(result, "__dict__", {**instance.__dict__, **changes})
     return result
 
 

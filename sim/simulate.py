@@ -190,9 +190,10 @@ def plan_array_op(op, hw: Hardware) -> ArrayPlan:
     counts = pe_model.op_counts(hw.pe, op, true_view.macs, true_view.instances, mean)
     if hw.pe.synthesized:  # every PE charged every compute cycle (BitMoD / Bit Fusion simulators)
         counts[hw.pe.synthesized] = float(rounds * compute_cycles * pes)
+    used_pes = sched.sr * sched.sc / sched.folds  # mean over the folds, which tile Sr x Sc once
     return ArrayPlan(op=op, true_view=true_view, instances=view.instances, lanes=lanes, word_bytes=word_bytes,
                      folds=sched.folds, first_use_cycle={o: sched.first_use_cycle(o) for o in ("input", "weight")},
-                     mapping_efficiency=float(np.mean(sched.used_rows * sched.used_cols) / (hw.array.rows * hw.array.cols)),
+                     mapping_efficiency=used_pes / (hw.array.rows * hw.array.cols),
                      cycle_model=cycle_model, rounds=rounds, sharing=sharing, totals=totals, fetched=fetched,
                      tiles=tiles, out_capacity=out_capacity, read_bytes=read_bytes, write_bytes=write_bytes,
                      compute_cycles=compute_cycles, op_counts=counts)
@@ -276,17 +277,18 @@ def _traffic(sched, levels, fetched, out_words, final, word_bytes, instances):
     read = {level.name: 0.0 for level in levels}
     write = {level.name: 0.0 for level in levels}
     inner, array_out = levels[0].name, sched.sram_words["output"]
+    array_out_words, out_words = array_out.sum(), out_words.sum()
     for operand in ("input", "weight"):
         read[inner] += sched.sram_words[operand].sum() * word_bytes[operand]
-    write[inner] += array_out.sum() * word_bytes["output"]
-    if out_words.sum() < array_out.sum():  # partial sums accumulated in place are read back
-        read[inner] += (array_out.sum() - array_out[final].sum()) * word_bytes["output"]
+    write[inner] += array_out_words * word_bytes["output"]
+    if out_words < array_out_words:  # partial sums accumulated in place are read back
+        read[inner] += (array_out_words - array_out[final].sum()) * word_bytes["output"]
+    moved_out = out_words * word_bytes["output"]
     for i in range(len(levels) - 1):
         for operand, words in fetched[i].items():
             moved = words.sum() * word_bytes[operand]
             write[levels[i].name] += moved
             read[levels[i + 1].name] += moved
-        moved_out = out_words.sum() * word_bytes["output"]
         read[levels[i].name] += moved_out
         write[levels[i + 1].name] += moved_out
     return ({k: float(v * instances) for k, v in read.items()},
