@@ -87,6 +87,24 @@ def _symbols(table: pd.DataFrame, symbol: str | None, choices: tuple[str, ...]) 
     return np.array(choices)[np.where(codes >= 0, codes, 0) % len(choices)]
 
 
+def _marker_groups(table: pd.DataFrame, front: np.ndarray, color: str | None, symbols, sizes: tuple[int, int]):
+    """(group name, group rows, picked rows, on the front?, marker) for each colour group's dominated
+    designs and its front designs; `sizes`: marker size (dominated, front)."""
+    for name, rows, colour in _groups(table, color):
+        continuous = not isinstance(colour, str)
+        for on_front in (False, True):
+            pick = rows & (front if on_front else ~front)
+            if not pick.any():
+                continue
+            marker = dict(size=sizes[on_front], color=colour[pick] if continuous else colour)
+            if continuous:
+                marker.update(colorscale="Viridis", cmin=np.nanmin(colour), cmax=np.nanmax(colour),
+                              colorbar=dict(title=name) if on_front else None, showscale=on_front)
+            if symbols is not None:
+                marker["symbol"] = symbols[pick]
+            yield name, rows, pick, on_front, marker
+
+
 def front_figure(table: pd.DataFrame, x: str, y: str, labels: dict[str, str], parameters: list[str],
                  log_x: bool = False, log_y: bool = False, color: str | None = None, symbol: str | None = None,
                  highlight: list[str] = ()) -> go.Figure:
@@ -98,24 +116,13 @@ def front_figure(table: pd.DataFrame, x: str, y: str, labels: dict[str, str], pa
     symbols = _symbols(table, symbol, SYMBOLS_2D)
     xs, ys = table[x].to_numpy(dtype=float), table[y].to_numpy(dtype=float)
     figure = go.Figure()
-    for name, rows, colour in _groups(table, color):
-        continuous = not isinstance(colour, str)
-        for on_front in (False, True):
-            pick = rows & (front if on_front else ~front)
-            if not pick.any():
-                continue
-            marker = dict(size=9 if on_front else 6, opacity=1.0 if on_front else FADED_OPACITY,
-                          color=colour[pick] if continuous else colour,
-                          line=dict(width=1, color="#222") if on_front else dict(width=0))
-            if continuous:
-                marker.update(colorscale="Viridis", cmin=np.nanmin(colour), cmax=np.nanmax(colour),
-                              colorbar=dict(title=name) if on_front else None, showscale=on_front)
-            if symbols is not None:
-                marker["symbol"] = symbols[pick]
-            figure.add_trace(go.Scattergl(
-                x=xs[pick], y=ys[pick], mode="markers", marker=marker, customdata=data[pick],
-                hovertemplate=template, name=f"{name} (front)" if on_front else name, legendgroup=name,
-                showlegend=on_front or not (rows & front).any()))
+    for name, rows, pick, on_front, marker in _marker_groups(table, front, color, symbols, sizes=(6, 9)):
+        marker.update(opacity=1.0 if on_front else FADED_OPACITY,
+                      line=dict(width=1, color="#222") if on_front else dict(width=0))
+        figure.add_trace(go.Scattergl(
+            x=xs[pick], y=ys[pick], mode="markers", marker=marker, customdata=data[pick],
+            hovertemplate=template, name=f"{name} (front)" if on_front else name, legendgroup=name,
+            showlegend=on_front or not (rows & front).any()))
     order = np.argsort(xs[front], kind="stable")
     figure.add_trace(go.Scattergl(x=xs[front][order], y=ys[front][order], mode="lines", hoverinfo="skip",
                                   line=dict(color="#333", width=1, dash="dot"), name="Pareto front"))
@@ -157,22 +164,11 @@ def front_3d_figure(table: pd.DataFrame, x: str, y: str, z: str, labels: dict[st
     symbols = _symbols(table, symbol, SYMBOLS_3D)
     coords = {axis: table[column].to_numpy(dtype=float) for axis, column in (("x", x), ("y", y), ("z", z))}
     figure = go.Figure()
-    for name, rows, colour in _groups(table, color):
-        continuous = not isinstance(colour, str)
-        for on_front in (False, True):
-            pick = rows & (front if on_front else ~front)
-            if not pick.any():
-                continue
-            marker = dict(size=5 if on_front else 3, color=colour[pick] if continuous else colour)
-            if continuous:
-                marker.update(colorscale="Viridis", cmin=np.nanmin(colour), cmax=np.nanmax(colour),
-                              showscale=on_front, colorbar=dict(title=name) if on_front else None)
-            if symbols is not None:
-                marker["symbol"] = symbols[pick]
-            figure.add_trace(go.Scatter3d(
-                **{axis: values[pick] for axis, values in coords.items()}, mode="markers", marker=marker,
-                opacity=1.0 if on_front else FADED_OPACITY, customdata=data[pick], hovertemplate=template,
-                name=f"{name} (front)" if on_front else name, legendgroup=name))
+    for name, _, pick, on_front, marker in _marker_groups(table, front, color, symbols, sizes=(3, 5)):
+        figure.add_trace(go.Scatter3d(
+            **{axis: values[pick] for axis, values in coords.items()}, mode="markers", marker=marker,
+            opacity=1.0 if on_front else FADED_OPACITY, customdata=data[pick], hovertemplate=template,
+            name=f"{name} (front)" if on_front else name, legendgroup=name))
     axes = {f"{axis}axis": dict(title=labels.get(column, column), type="log" if on else "linear")
             for (axis, column), on in zip((("x", x), ("y", y), ("z", z)), log)}
     figure.update_layout(template="plotly_white", margin=dict(l=0, r=0, t=40, b=0), scene=axes,
