@@ -53,12 +53,15 @@ class Settings:
         return [self.x, self.y, self.z] if view == "3d" else [self.x, self.y]
 
     def maximize(self, view: str) -> list[bool]:
-        options = [self.x_options, self.y_options, self.z_options]
-        return ["max" in o for o in options[:len(self.axes(view))]]
+        return self._ticked("max", view)
 
     def log(self, view: str) -> list[bool]:
-        options = [self.x_options, self.y_options, self.z_options]
-        return ["log" in o for o in options[:len(self.axes(view))]]
+        return self._ticked("log", view)
+
+    def _ticked(self, option: str, view: str) -> list[bool]:
+        """Whether each of the view's axes has `option` ticked."""
+        options = (self.x_options, self.y_options, self.z_options)
+        return [option in o for o in options[:len(self.axes(view))]]
 
 
 def _number(value) -> float | None:

@@ -22,12 +22,11 @@ import numpy as np
 import pandas as pd
 
 from dse.pareto import pareto_rank, per_design
-from dse.store import META_FILE, read_store, store_metadata
+from dse.store import read_store, require_store, store_metadata
+from sim.result import HIGHER_IS_BETTER
 from workloads.errors import SpecError
 
 IDENTITY = ("design_id", "workload", "workload_id", "status", "reason", "design")
-# Metrics where more is better (the rest are costs); the same split as quarch.regression.DIRECTIONS.
-HIGHER_IS_BETTER = ("utilization", "throughput_inferences_per_s", "tops", "tops_per_w")
 NOT_METRICS = ("bound",)
 MAX_DETAIL = 200  # characters of a reader's error quoted in a problem line
 
@@ -110,8 +109,7 @@ def _load_store(path: Path, label: str) -> tuple[StoreInfo, pd.DataFrame]:
         raise SpecError("does not exist: give a folder written by `quarch sweep`", file=path)
     if not path.is_dir():
         raise SpecError("is not a folder: a result store is the folder `quarch sweep -o` wrote", file=path)
-    if not (path / META_FILE).exists():
-        raise SpecError(f"not a quarch result store (no {META_FILE}); make one with `quarch sweep`", file=path)
+    require_store(path)
     try:
         metadata = store_metadata(path)
         parameters = tuple(p for p in metadata["space"]["parameters"] if p != "workload")

@@ -97,8 +97,7 @@ class OpMemo:
             self.results[timing_key, op_key] = result = self._simulate(op, hw, (plan_key, op_key))
             return result
         self.hits += 1
-        return evolve(cached, name=op.name, repeat=op.repeat,
-                             latency_s=cached.cycles_incl_prefetch / hw.clock_hz)
+        return evolve(cached, name=op.name, repeat=op.repeat, latency_s=cached.cycles_incl_prefetch / hw.clock_hz)
 
     def _simulate(self, op, hw: Hardware, plan_key) -> OpResult:
         if not has_array_plan(op, hw):

@@ -128,15 +128,14 @@ def chunk_files(path: str | Path) -> list[str]:
     files = sorted(path.glob("part-*.parquet"))
     plan = _read_plan(path)
     if plan and (path / plan["final"]).exists():
-        files = [f for f in files if f.name not in set(plan["sources"])]
+        merged = set(plan["sources"])
+        files = [f for f in files if f.name not in merged]
     return [str(f) for f in files]
 
 
 def compact(path: str | Path, target_rows: int = TARGET_CHUNK_ROWS) -> int:
     """Merge a store's small chunks (takes the store's lock); returns the number of chunks removed."""
-    path = Path(path)
-    if not (path / META_FILE).exists():
-        raise SpecError(f"not a quarch result store (no {META_FILE}); make one with `quarch sweep`", file=path)
+    path = require_store(path)
     lock = _lock(path)
     try:
         _recover(path)
@@ -233,9 +232,7 @@ def _unlock(handle) -> None:
 
 def read_store(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
     """The whole store (or some columns) as one DataFrame; a one-line SpecError if it is not a store."""
-    path = Path(path)
-    if not (path / META_FILE).exists():
-        raise SpecError(f"not a quarch result store (no {META_FILE}); make one with `quarch sweep`", file=path)
+    path = require_store(path)
     for attempt in range(3):  # a compaction may delete a chunk between listing and reading
         files = chunk_files(path)
         if not files:
@@ -250,8 +247,16 @@ def read_store(path: str | Path, columns: list[str] | None = None) -> pd.DataFra
             raise SpecError(f"{err}; columns are {', '.join(available)}", file=path) from None
 
 
+def require_store(path: str | Path) -> Path:
+    """`path`, if it holds a store's metadata; else a one-line SpecError."""
+    path = Path(path)
+    if not (path / META_FILE).exists():
+        raise SpecError(f"not a quarch result store (no {META_FILE}); make one with `quarch sweep`", file=path)
+    return path
+
+
 def store_metadata(path: str | Path) -> dict:
-    return json.loads((Path(path) / META_FILE).read_text())
+    return json.loads((require_store(path) / META_FILE).read_text())
 
 
 def git_revision() -> str:

@@ -226,7 +226,8 @@ class Hardware(_Frozen):
         if self.target == "gpu" and len(self.memory) != 3:
             raise ValueError("a gpu design has three memory levels: shared memory (per SM), L2, DRAM")
         if self.mapper.memory_model == "scalesim_v3_user" and (
-                self.array.organization != "systolic" or len(self.memory) != 2 or set(self.memory[0].holds) != set(OPERANDS) or self.array.cores != 1):
+                self.array.organization != "systolic" or len(self.memory) != 2
+                or set(self.memory[0].holds) != set(OPERANDS) or self.array.cores != 1):
             raise ValueError("memory_model scalesim_v3_user emulates SCALE-Sim: it needs a systolic array, exactly "
                              "two memory levels (an SRAM holding every operand, then DRAM) and one core")
         return self

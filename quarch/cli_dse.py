@@ -96,8 +96,6 @@ def compact_command(
 
 def _print_front(store: Path, objectives: str | None, constraints: list[str] | None, aggregate: str | None,
                  limit: int, csv: bool = False) -> None:
-    if not (store / "_quarch_store.json").exists():
-        raise SpecError("not a quarch result store (no _quarch_store.json); make one with `quarch sweep`", file=store)
     space = store_metadata(store)["space"]
     goals = _objectives(objectives) if objectives else [Objective(**o) for o in space["objectives"]]
     rules = [parse_constraint(c, field="--constraint") for c in (constraints if constraints is not None

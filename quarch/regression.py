@@ -40,7 +40,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -50,7 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from hwmodels.loader import load_hardware, preset_names
 from hwmodels.pe import Infeasible
 from hwmodels.spec import Hardware
-from sim.result import Total
+from sim.result import HIGHER_IS_BETTER, Total
 from sim.simulate import simulate
 from workloads.builtin import BUILTIN
 from workloads.errors import SpecError, from_validation_error, register_model
@@ -59,27 +59,12 @@ from workloads.workload import Workload, read_data_file
 
 LOWER, HIGHER, MATCH = "lower", "higher", "match"
 
-# Which way is better, for every numeric field of `sim.result.Total` (dict fields are per memory
-# level and are guarded as `field.level`). `macs` is a property of the workload, not of the design:
-# any change means the entry no longer measures the same thing.
+# Which way is better, for every numeric field of `sim.result.Total` (`bound` names a resource; dict
+# fields are per memory level and are guarded as `field.level`). `macs` is a property of the workload,
+# not of the design: any change means the entry no longer measures the same thing.
 DIRECTIONS: dict[str, str] = {
-    "cycles": LOWER,
-    "compute_cycles": LOWER,
-    "stall_cycles": LOWER,
-    "latency_s": LOWER,
-    "macs": MATCH,
-    "utilization": HIGHER,
-    "energy_j": LOWER,
-    "compute_energy_j": LOWER,
-    "memory_energy_j": LOWER,
-    "static_energy_j": LOWER,
-    "read_bytes": LOWER,
-    "write_bytes": LOWER,
-    "area_mm2": LOWER,
-    "throughput_inferences_per_s": HIGHER,
-    "tops": HIGHER,
-    "tops_per_w": HIGHER,
-}
+    f.name: MATCH if f.name == "macs" else HIGHER if f.name in HIGHER_IS_BETTER else LOWER
+    for f in fields(Total) if f.name != "bound"}
 PER_LEVEL = ("memory_energy_j", "read_bytes", "write_bytes")  # dict[level name, value] fields of Total
 DEFAULT_METRICS = ("latency_s", "throughput_inferences_per_s", "energy_j", "tops_per_w", "area_mm2")
 ROUNDING_ULPS = 4

@@ -26,7 +26,6 @@ fold used the same slice. Fetched conv inputs are im2col rows, as the array cons
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-
 from fractions import Fraction
 
 import numpy as np
@@ -57,7 +56,6 @@ class FoldSchedule:
     work: np.ndarray                   # streaming cycles T' of each fold (fold_cycles less fill/drain)
     sram_words: dict[str, np.ndarray]  # operand -> words the array reads (outputs: writes) per fold
     slice_id: dict[str, np.ndarray]    # operand -> id of the operand slice each fold touches
-    slice_axes: dict[str, str] | None = None  # operand -> fold coordinates its slice depends on: row|col|both
 
     @property
     def folds(self) -> int:
@@ -83,16 +81,12 @@ class FoldSchedule:
         fold order), one depending on the column fold with row fold 0; one depending on
         both is used by one fold only.
         """
-        axes = self.slice_axes[operand] if self.slice_axes else None
-        if axes == "row":
+        axis = SLICE_AXES[self.dataflow][operand]
+        if axis == "row":
             return self.col_fold == 0
-        if axes == "col":
+        if axis == "col":
             return self.row_fold == 0
-        if axes == "both":
-            return np.ones(self.folds, dtype=bool)
-        first = np.zeros(self.folds, dtype=bool)
-        first[np.unique(self.slice_id[operand], return_index=True)[1]] = True
-        return first
+        return np.ones(self.folds, dtype=bool)
 
     def first_use_cycle(self, operand: str) -> int:
         """First cycle (in fold 0) at which the array reads `operand`."""
@@ -141,8 +135,7 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: f
                         used_cols=used_cols, fold_cycles=np.full(row_fold.size, length, dtype=np.int64),
                         work=np.full(row_fold.size, t_eff, dtype=np.int64),
                         sram_words={operand: by_axis[axis][0] for operand, axis in axes.items()},
-                        slice_id={operand: by_axis[axis][1] for operand, axis in axes.items()},
-                        slice_axes=dict(axes))
+                        slice_id={operand: by_axis[axis][1] for operand, axis in axes.items()})
 
 
 def operand_words(view: GemmView) -> dict[str, int]:
@@ -260,15 +253,14 @@ def final_outputs(schedule: FoldSchedule) -> np.ndarray:
     return schedule.row_fold == schedule.row_folds - 1
 
 
-def choose_schedule(view: GemmView, hw: Hardware, passes: int,
-                    word_bytes: dict[str, float]) -> tuple[str, FoldSchedule]:
-    """The fold order and its schedule: the hardware's order, or for `auto` the one moving
-    fewer backing-store words (`fewer_fetches_order`)."""
+def choose_schedule(view: GemmView, hw: Hardware, passes: int, word_bytes: dict[str, float]) -> FoldSchedule:
+    """The schedule in the hardware's fold order, or for `auto` in the one moving fewer
+    backing-store words (`fewer_fetches_order`)."""
     rows, cols, dataflow, order = hw.array.rows, hw.array.cols, hw.array.dataflow, hw.mapper.fold_order
     if order == "auto":
         room = {operand: buffer_words(hw.memory[0], operand, word_bytes[operand]) for operand in ("input", "weight")}
         order = fewer_fetches_order(view, rows, cols, dataflow, room, word_bytes)
-    return order, fold_schedule(view, rows, cols, dataflow, passes, order, hw.array.organization == "systolic")
+    return fold_schedule(view, rows, cols, dataflow, passes, order, hw.array.organization == "systolic")
 
 
 def fewer_fetches_order(view: GemmView, rows: int, cols: int, dataflow: str, room: dict[str, float],

@@ -59,6 +59,10 @@ class OpResult:
         return data
 
 
+# Total's figures where more is better; every other numeric one is a cost
+HIGHER_IS_BETTER = frozenset({"utilization", "throughput_inferences_per_s", "tops", "tops_per_w"})
+
+
 @dataclass(frozen=True)
 class Total:
     """Whole-workload figures (repeats applied)."""

@@ -197,7 +197,7 @@ class StepModel:
         return total
 
     def context_bucket(self, context: float) -> int:
-        return min(self.max_positions, max(1, math.ceil(context / self.bucket)) * self.bucket)
+        return min(self.max_positions, _round_up(context, self.bucket))
 
     def decode_s(self, batch: int, mean_context: float) -> float:
         """One decode iteration of `batch` sequences attending to `mean_context` positions on average."""
@@ -222,21 +222,20 @@ class StepModel:
         return total
 
 
-def _round_up(value: int, step: int) -> int:
+def _round_up(value: float, step: int) -> int:
+    """`value` rounded up to a multiple of `step`, at least `step`."""
     return max(1, math.ceil(value / step)) * step
 
 
 def _serving_model(spec: str) -> tuple[str, str]:
     """(zoo model name, its option string) of a serving model spec; refuses non-LLMs and scheduler keys."""
+    llms = ", ".join(n for n, c in zoo_configs().items() if isinstance(c, DecoderConfig))
     if not is_zoo_name(spec):
-        raise SpecError(f"{spec!r} not allowed: a decoder LLM of the zoo "
-                        f"({', '.join(n for n, c in zoo_configs().items() if isinstance(c, DecoderConfig))})",
-                        field="--workload")
+        raise SpecError(f"{spec!r} not allowed: a decoder LLM of the zoo ({llms})", field="--workload")
     name, *parts = spec.split(":")
     name = name.lower()
     if not isinstance(zoo_configs()[name], DecoderConfig):
-        raise SpecError(f"{name!r} is not an LLM: serving needs a decoder LLM of the zoo "
-                        f"({', '.join(n for n, c in zoo_configs().items() if isinstance(c, DecoderConfig))})",
+        raise SpecError(f"{name!r} is not an LLM: serving needs a decoder LLM of the zoo ({llms})",
                         field="--workload")
     options = []
     for part in parts:
@@ -316,6 +315,10 @@ def simulate_serving(requests: list[Request], step: StepModel, device_bytes: flo
     n = len(requests)
     capacity = kv_capacity_blocks(step, device_bytes, policy)
     block_tokens = policy.block_tokens
+
+    def blocks(positions: int) -> int:
+        return -(-positions // block_tokens)
+
     arrival = np.array([r.arrival_s for r in requests], dtype=float)
     prompt = np.array([r.prompt_tokens for r in requests], dtype=np.int64)
     output = np.array([r.output_tokens for r in requests], dtype=np.int64)
@@ -323,7 +326,7 @@ def simulate_serving(requests: list[Request], step: StepModel, device_bytes: flo
         raise SpecError("requests must be sorted by arrival time", field="requests")
     for i in range(n):
         positions = int(prompt[i] + output[i] - 1)
-        if positions > step.max_positions or -(-positions // block_tokens) + 1 > capacity:
+        if positions > step.max_positions or blocks(positions) + 1 > capacity:
             raise SpecError(f"request {i} ({prompt[i]} prompt + {output[i]} output tokens) not allowed: at most "
                             f"{min(step.max_positions, (capacity - 1) * block_tokens)} positions (model limit "
                             f"{step.max_positions}, KV cache {capacity * block_tokens} tokens)", field="requests")
@@ -343,9 +346,6 @@ def simulate_serving(requests: list[Request], step: StepModel, device_bytes: flo
     swapped_bytes = swap_time = 0.0
     preemptions = 0
     rows: list[tuple] = []
-
-    def blocks(positions: int) -> int:
-        return -(-positions // block_tokens)
 
     while next_arrival < n or head < len(waiting) or running or swapped:
         while next_arrival < n and arrival[next_arrival] <= now:

@@ -76,14 +76,14 @@ def simulate_op(op, hw: Hardware) -> OpResult:
     """Counts and timing of one execution of `op` (ASIC: energy fields left empty)."""
     if hw.target in TARGET_MODELS:
         return TARGET_MODELS[hw.target](op, hw)
-    stated = [role for role in ("weight", "activation", "output") if role not in op.formats.unstated]
-    op = pe_model.resolve_formats(hw.pe, op)
+    resolved = pe_model.resolve_formats(hw.pe, op)
     if isinstance(op, Vector):
-        return _vector_op(op, hw)
+        return _vector_op(resolved, hw)
     if isinstance(op, (Gemm, Conv2d)):
         try:
-            return _array_op(op, hw)
+            return _array_op(resolved, hw)
         except pe_model.Infeasible as err:
+            stated = [role for role in ("weight", "activation", "output") if role not in op.formats.unstated]
             raise pe_model.Infeasible(f"{err} (op {op.name!r}; formats it states: "
                                       f"{', '.join(stated) or 'none'})") from None
     raise TypeError(f"no simulation for op kind {op.kind!r}")
@@ -167,7 +167,7 @@ def plan_array_op(op, hw: Hardware) -> ArrayPlan:
     step = pe_model.step_cycles(hw.pe, op)
     view = _lane_view(true_view, lanes)
     word_bytes = _bytes_per_word(op, lanes)
-    _, sched = mapping.choose_schedule(view, hw, step, word_bytes)
+    sched = mapping.choose_schedule(view, hw, step, word_bytes)
     sched, cycle_model, mean = _value_timing(op, hw.pe, sched, lanes)
     rounds = math.ceil(view.instances / hw.array.cores)
     sharing = min(hw.array.cores, view.instances)  # arrays sharing the backing store's bandwidth
