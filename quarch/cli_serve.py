@@ -61,6 +61,9 @@ def serve_command(
             if rate is None or duration is None:
                 raise SpecError("Poisson arrivals need --rate (requests/s) and --duration (s)", field="--rate")
             requests = poisson_requests(rate, duration, prompt_tokens, output_tokens, seed)
+            if not requests:
+                raise SpecError(f"no request arrives in {duration} s at {rate}/s: raise --rate or --duration",
+                                field="--duration")
         memory, link = device_memory(design)
         memory = device_memory_gb * 1e9 if device_memory_gb is not None else memory
         link = host_link_gbs * 1e9 if host_link_gbs is not None else link
@@ -72,9 +75,6 @@ def serve_command(
                 raise SpecError(f"{value / 1e9:g} not allowed: a positive number", field=name)
         policy = ServingPolicy(max_batch=max_batch, max_batched_tokens=max_batched_tokens)
         step = StepModel(model or workload, design, policy.context_bucket_tokens)
-        if not requests:
-            raise SpecError(f"no request arrives in {duration} s at {rate}/s: raise --rate or --duration",
-                            field="--duration")
         result = simulate_serving(requests, step, memory, link, policy)
     except (SpecError, Infeasible) as err:
         fail(str(err))
