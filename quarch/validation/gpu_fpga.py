@@ -180,10 +180,12 @@ COMET_TOKENS = 2048
 
 
 def llama2_7b_linears(tokens: int, weight: str, activation: str, group_size: int | None) -> list[Gemm]:
-    """The linear GEMMs of one LLaMA-2-7B layer on `tokens` tokens (q, k, v, o, gate, up, down)."""
+    """The zoo's linear GEMMs of one LLaMA-2-7B layer on `tokens` tokens (q, k, v, o, gate, up, down),
+    in these formats with FP16 outputs."""
     formats = OpFormats(weight=weight, activation=activation, output="fp16", group_size=group_size)
-    shapes = [(4096, 4096)] * 4 + [(11008, 4096)] * 2 + [(4096, 11008)]
-    return [Gemm(name=f"linear{i}", m=tokens, n=n, k=k, formats=formats) for i, (n, k) in enumerate(shapes)]
+    prefill = load_zoo(f"llama2-7b:prefill:batch=1,seq={tokens}")
+    return [op.model_copy(update={"formats": formats, "repeat": 1}) for op in prefill.ops
+            if op.name.startswith("layers.") and getattr(op, "weight_kind", None) == "parameter"]
 
 
 def comet_int8_fraction(hw_name: str = "a100") -> float:
