@@ -25,6 +25,7 @@ Synthesized PEs are priced per PE-cycle by `pe:<name>` entries (energy per PE pe
 cycle, area per PE) at the node where they were synthesized: 28 nm entries live in their own
 table (`SYNTH_28NM`, node 28, never scaled: Stillmaker & Baas have no 28 nm fit), so a 28 nm
 design is priced only by figures measured at 28 nm (`default_table`).
+On-chip SRAM is priced per bit (`sram:bit`, CACTI at 45 nm) wherever a memory level states no area.
 """
 from __future__ import annotations
 
@@ -81,6 +82,15 @@ SYNTH_45NM: dict[str, Anchor] = {
     "pe:bitfusion_int16_mac": Anchor(0.947, 2203.0, f"{BITFUSION}: fixed 16/16 MAC"),
 }
 
+CACTI_BITFUSION = ("CACTI 6.5 itrs-hp 45 nm, 16 KB single-port RAM with 4-byte lines, as run and committed by "
+                   "Bit Fusion (hsharma35/bitfusion bitfusion/sram/cacti_sweep.csv): 0.108577 mm2, 9.98 pJ per read")
+# On-chip SRAM per bit: macro area (cells, decoders, sense amplifiers, wiring) divided by its bits,
+# and read energy per bit accessed. Levels state their own access energies; the area prices the
+# on-chip capacity of levels that state no area (sim.energy.level_area_mm2).
+SRAM_45NM: dict[str, Anchor] = {
+    "sram:bit": Anchor(9.9817 / 32, 0.108577e6 / (16384 * 8), CACTI_BITFUSION),
+}
+
 BITMOD = ("BitMoD TSMC 28 nm synthesis at 1 GHz (mW = pJ/cycle), PE energy x1.5 post place-and-route "
           "(bitmod_sim PR_SCALING), area unscaled as in its pe_array_area; pe-models.md §0.4")
 MIXPE = ("MixPE simulator results/systolic_array_synth.csv (yuzhang712/mixpe_simulator; 28 nm flow, rows partly "
@@ -107,7 +117,8 @@ class EnergyTable:
     """Prices op kinds (`mul:int4x8`, `add:int32`, `mul:fp_e4m3`, `add:fp_e8m23`) at a node."""
 
     node_nm: int = 45
-    anchors: dict[str, Anchor] = field(default_factory=lambda: {**HOROWITZ_45NM, **SHIFTADD_45NM, **SYNTH_45NM})
+    anchors: dict[str, Anchor] = field(default_factory=lambda: {**HOROWITZ_45NM, **SHIFTADD_45NM, **SYNTH_45NM,
+                                                                   **SRAM_45NM})
     anchor_node_nm: int = 45
     name: str = "horowitz-45nm"
     fallback: "EnergyTable | None" = None  # prices the kinds this table has no figure for

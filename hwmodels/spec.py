@@ -115,7 +115,7 @@ class MemoryLevel(_Frozen):
     write_energy_pj_per_byte: NonNegativeFloat = 0.0
     buffering: PositiveInt = 2
     psum_write_through: bool = False
-    area_mm2: NonNegativeFloat = 0.0
+    area_mm2: NonNegativeFloat | None = None  # None: priced from capacity (sim.energy.level_area_mm2)
 
     @model_validator(mode="after")
     def _per_operand_keys(self) -> "MemoryLevel":

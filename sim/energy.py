@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from hwmodels import pe as pe_model
 from hwmodels.costs import EnergyTable
-from hwmodels.spec import Hardware
+from hwmodels.spec import Hardware, MemoryLevel
 from sim.result import OpResult, Result, evolve
 
 
@@ -29,9 +29,24 @@ def price_op(op: OpResult, hw: Hardware, table: EnergyTable) -> OpResult:
 
 
 def design_area_mm2(hw: Hardware, table: EnergyTable) -> float:
-    """PE array area (PE model area x PEs) plus the area each memory level declares."""
+    """PE array area (PE model area x PEs) plus the area of each memory level (`level_area_mm2`)."""
     pes = hw.array.rows * hw.array.cols * hw.array.cores
-    return pes * pe_model.pe_area_um2(hw.pe, table) * 1e-6 + sum(level.area_mm2 for level in hw.memory)
+    return pes * pe_model.pe_area_um2(hw.pe, table) * 1e-6 + sum(level_area_mm2(level, table) for level in hw.memory)
+
+
+def level_area_mm2(level: MemoryLevel, table: EnergyTable) -> float:
+    """The area a level states; else on-chip SRAM priced per bit, and no die area for an unbounded level.
+
+    area_mm2 = capacity_bytes * 8 * table.op_area_um2("sram:bit") * 1e-6
+    (capacity summed over operands; a level without a capacity is off-chip memory: 0).
+    """
+    if level.area_mm2 is not None:
+        return level.area_mm2
+    if level.capacity_bytes is None:
+        return 0.0
+    capacity = level.capacity_bytes
+    total_bytes = sum(capacity.values()) if isinstance(capacity, dict) else capacity
+    return total_bytes * 8 * table.op_area_um2("sram:bit") * 1e-6
 
 
 def reprice(result: Result, hw: Hardware, table: EnergyTable) -> Result:

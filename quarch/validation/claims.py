@@ -153,6 +153,14 @@ def bitfusion() -> list[Outcome]:
                               f"pays the R+C-2 = {skew}-cycle fill/drain on {streaming:.0f} streaming cycles; the "
                               "published multiplier is the fusion unit's peak rate (the bitfusion simulator's cycle "
                               "formula has no fill/drain); missing: whether the RTL overlaps consecutive folds' skew"))
+    area_source = ("Bit Fusion notebook (hsharma35/bitfusion bitfusion-generate-graphs.ipynb): 16x32 fusion units "
+                   "with 64/32/16 KB W/I/O buffers total 2.14 mm2 at 45 nm (pe-models.md §2.3)")
+    out.append(judge("Bit Fusion accelerator area, fusion units + buffers", area_source, 2.14,
+                     simulate(_one(_conv("int8", "int8")), hw).area_mm2,
+                     note="quarch prices each buffer as one array at the per-bit area of CACTI's 16 KB run; the "
+                          "notebook banks the buffers per fusion-unit row and column (CACTI runs of 512 x 128 B, "
+                          "16 x 2 KB and 32 x 512 B in bitfusion/sram/cacti_sweep.csv, 1.1-2.2x the area per bit); "
+                          "missing: a bank count on quarch's memory levels"))
     out.append(not_reproduced("Bit Fusion 3.9x speedup / 5.1x energy vs Eyeriss", "Sharma et al., arXiv v1 abstract",
                               3.9, "quarch has no Eyeriss model and the paper's per-layer bitwidth benchmarks are not "
                               f"in {ANCHORS}"))
