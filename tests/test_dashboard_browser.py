@@ -45,7 +45,7 @@ def page(served):
 
 def default_settings(*limits: Limits) -> cb.Settings:
     """The page's settings when it opens (the space's constraint), plus `limits`."""
-    return cb.Settings(x="latency_s", y="energy_j", z="area_mm2", limits=(Limits("area_mm2", high=5.0), *limits))
+    return cb.Settings(x="latency_s", y="energy_j", z="area_mm2", limits=(Limits("area_mm2", high=15.0), *limits))
 
 
 def test_page_loads_with_the_front_drawn_and_the_bad_store_explained(page, served, tmp_path):
