@@ -88,12 +88,18 @@ class FoldSchedule:
             return self.row_fold == 0
         return np.ones(self.folds, dtype=bool)
 
-    def first_use_cycle(self, operand: str) -> int:
-        """First cycle (in fold 0) at which the array reads `operand`."""
-        if self.dataflow == "os":
-            return 0
-        stationary = "weight" if self.dataflow == "ws" else "input"
-        return 0 if operand == stationary else self.rows
+
+def first_use_cycle(dataflow: str, rows: int, operand: str) -> int:
+    """First cycle (in fold 0) at which the array reads `operand`."""
+    if dataflow == "os":
+        return 0
+    stationary = "weight" if dataflow == "ws" else "input"
+    return 0 if operand == stationary else rows
+
+
+def streaming_cycles(t: int, passes: float) -> int:
+    """T' = ceil(T * passes): streaming cycles of a fold of a dense PE."""
+    return int(t * passes) if float(t * passes).is_integer() else int(np.ceil(t * passes))
 
 
 def spatio_temporal(view: GemmView, dataflow: str) -> tuple[int, int, int]:
@@ -122,7 +128,7 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: f
         row_fold, col_fold = np.divmod(np.arange(row_folds * col_folds, dtype=np.int64), col_folds)
     used_rows = np.minimum(rows, sr - row_fold * rows)
     used_cols = np.minimum(cols, sc - col_fold * cols)
-    t_eff = int(t * passes) if float(t * passes).is_integer() else int(np.ceil(t * passes))
+    t_eff = streaming_cycles(t, passes)
     if dataflow == "os":
         length = t_eff + (rows + cols - 2 if skew else 0)
     else:
@@ -253,14 +259,13 @@ def final_outputs(schedule: FoldSchedule) -> np.ndarray:
     return schedule.row_fold == schedule.row_folds - 1
 
 
-def choose_schedule(view: GemmView, hw: Hardware, passes: int, word_bytes: dict[str, float]) -> FoldSchedule:
-    """The schedule in the hardware's fold order, or for `auto` in the one moving fewer
-    backing-store words (`fewer_fetches_order`)."""
-    rows, cols, dataflow, order = hw.array.rows, hw.array.cols, hw.array.dataflow, hw.mapper.fold_order
-    if order == "auto":
-        room = {operand: buffer_words(hw.memory[0], operand, word_bytes[operand]) for operand in ("input", "weight")}
-        order = fewer_fetches_order(view, rows, cols, dataflow, room, word_bytes)
-    return fold_schedule(view, rows, cols, dataflow, passes, order, hw.array.organization == "systolic")
+def choose_order(view: GemmView, hw: Hardware, word_bytes: dict[str, float]) -> str:
+    """The hardware's fold order, or for `auto` the one moving fewer backing-store words
+    (`fewer_fetches_order`)."""
+    if hw.mapper.fold_order != "auto":
+        return hw.mapper.fold_order
+    room = {operand: buffer_words(hw.memory[0], operand, word_bytes[operand]) for operand in ("input", "weight")}
+    return fewer_fetches_order(view, hw.array.rows, hw.array.cols, hw.array.dataflow, room, word_bytes)
 
 
 def fewer_fetches_order(view: GemmView, rows: int, cols: int, dataflow: str, room: dict[str, float],
