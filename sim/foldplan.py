@@ -17,7 +17,7 @@ fold i is (row i % R, col i // R) for cols_outer, (row i // C, col i % C) for ro
     are kept in place), innermost writes = array output writes; between level i and i+1 the
     fetched words (read from i+1, written to i) and the output words (read from i, written to i+1).
     tiles: each fold cut into the fewest time chunks whose streamed slices fit one level-0
-    buffer (`chunks_to_fit`, 1 under ideal_prefetch), split by `sim.mapping._split`.
+    buffer (ceil(streamed words / buffer words); 1 under ideal_prefetch), split by `sim.mapping._split`.
 Float sums are numpy's pairwise sums (`_pairwise_sum`), so every number equals the numpy form's.
 
 `time_tiles`: per fold, load cycles = max over levels i of the slowest channel of level i+1

@@ -74,20 +74,6 @@ class FoldSchedule:
         work = np.asarray(work, dtype=np.int64)
         return replace(self, work=work, fold_cycles=self.fold_cycles - self.work + work)
 
-    def first_slice_use(self, operand: str) -> np.ndarray:
-        """True for the folds that use their slice of `operand` for the first time.
-
-        A slice depending on the row fold alone is first used with column fold 0 (in either
-        fold order), one depending on the column fold with row fold 0; one depending on
-        both is used by one fold only.
-        """
-        axis = SLICE_AXES[self.dataflow][operand]
-        if axis == "row":
-            return self.col_fold == 0
-        if axis == "col":
-            return self.row_fold == 0
-        return np.ones(self.folds, dtype=bool)
-
 
 def first_use_cycle(dataflow: str, rows: int, operand: str) -> int:
     """First cycle (in fold 0) at which the array reads `operand`."""
@@ -147,24 +133,6 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: f
 def operand_words(view: GemmView) -> dict[str, int]:
     """Distinct words of each operand of one instance (conv inputs counted once, not im2col)."""
     return {"input": view.distinct_input_words, "weight": view.k * view.n, "output": view.m * view.n}
-
-
-def fetched_words(schedule: FoldSchedule, operand: str, total_words: int, buffer_words: float) -> np.ndarray:
-    """Words of `operand` brought into a level per fold.
-
-    Resident (fits one buffer): each slice is fetched at its first use and kept, the total
-    being the operand's distinct words (conv inputs once, not per im2col row). Otherwise a
-    fold fetches its slice unless the previous fold used the same one.
-    """
-    per_fold = schedule.sram_words[operand]
-    if total_words <= buffer_words:
-        fetched = np.where(schedule.first_slice_use(operand), per_fold, 0.0)
-        return fetched * (total_words / fetched.sum())
-    ids = schedule.slice_id[operand]
-    changed = np.empty(ids.size, dtype=bool)
-    changed[0] = True
-    np.not_equal(ids[1:], ids[:-1], out=changed[1:])
-    return np.where(changed, per_fold, 0.0)
 
 
 @dataclass(frozen=True)
@@ -240,25 +208,6 @@ def _split(chunks, fold_work, used_rows, out_cols, t, rows, cols, os, skew):
     return fold, share, cycles, out_first, out_last, tile_cols
 
 
-def chunks_to_fit(schedule: FoldSchedule, level: MemoryLevel, word_bytes: dict[str, float]) -> np.ndarray:
-    """Per fold, the fewest time chunks whose streamed input slices fit one buffer of `level`."""
-    chunks = np.ones(schedule.folds, dtype=np.int64)
-    streamed = {"os": ("input", "weight"), "ws": ("input",), "is": ("weight",)}[schedule.dataflow]
-    for operand in streamed:
-        room = buffer_words(level, operand, word_bytes[operand])
-        if room <= 0:
-            continue
-        chunks = np.maximum(chunks, np.ceil(schedule.sram_words[operand] / room).astype(np.int64))
-    return chunks
-
-
-def final_outputs(schedule: FoldSchedule) -> np.ndarray:
-    """True for folds that complete their outputs (the last fold reducing over that slice)."""
-    if schedule.dataflow == "os":
-        return np.ones(schedule.folds, dtype=bool)
-    return schedule.row_fold == schedule.row_folds - 1
-
-
 def choose_order(view: GemmView, hw: Hardware, word_bytes: dict[str, float]) -> str:
     """The hardware's fold order, or for `auto` the one moving fewer backing-store words
     (`fewer_fetches_order`)."""
@@ -274,7 +223,7 @@ def fewer_fetches_order(view: GemmView, rows: int, cols: int, dataflow: str, roo
     (`room`: words of each operand one of its buffers holds); cols_outer unless rows_outer is
     strictly smaller, compared exactly (rational arithmetic, so a tie is a tie).
 
-    Bytes = sum over operands of word_bytes * `fetched_words` summed over the folds, in closed
+    Bytes = sum over operands of word_bytes * the words fetched over the folds, in closed
     form (R, C: row and column folds):
       resident (fits one buffer): its distinct words, in either order;
       streamed, slice by row fold (ur*T a fold):    rows_outer Sr*T;  cols_outer C*Sr*T if R > 1;
@@ -300,7 +249,7 @@ def fewer_fetches_order(view: GemmView, rows: int, cols: int, dataflow: str, roo
 
 
 def _streamed_words(axis: str, order: str, rows: int, cols: int, sr: int, sc: int, t: int) -> int:
-    """`fetched_words` summed for an operand that does not fit (see `fewer_fetches_order`)."""
+    """Words fetched over the folds for an operand that does not fit (see `fewer_fetches_order`)."""
     row_folds, col_folds = -(-sr // rows), -(-sc // cols)
     if axis == "row":
         return sr * t * (col_folds if order == "cols_outer" and row_folds > 1 else 1)
