@@ -97,8 +97,7 @@ def _bytes_per_word(op, lanes: int = 1) -> dict[str, float]:
 
 
 def has_array_plan(op, hw: Hardware) -> bool:
-    """True when `simulate_op(op, hw)` is `time_array_op(plan_array_op(op', hw), hw)`, with op' the op
-    whose unstated formats took the PE's defaults (`pe_model.resolve_formats`)."""
+    """True when `simulate_op(op, hw)` is `time_array_op(plan_array_op(array_op(op, hw.pe), hw), hw)`."""
     return hw.target not in TARGET_MODELS and isinstance(op, (Gemm, Conv2d))
 
 
@@ -110,21 +109,62 @@ def _lane_view(view: GemmView, lanes: int) -> GemmView:
                                    "distinct_input_words": -(-view.distinct_input_words // lanes)})
 
 
-def _value_work(op, pe, view: GemmView, shape: tuple, lanes: int):
-    """(work per fold or None for the dense T', cycle model, mean effectual terms per element): fold
-    work from values when the PE needs them and the op has them, else the dense worst case
-    (`shape`: rows, cols, dataflow, step, order, skew). The instances of a batched op (each with its
-    own values) are timed with their mean per-fold work."""
-    cost = pe_model.serial_cost(pe, op)
-    if cost is None:
-        return None, "dense", None
-    codes = operand_codes(op, cost.operand)
-    if codes is None:
-        return None, f"dense worst case (no {cost.operand} values)", None
-    sched = mapping.fold_schedule(view, *shape)
-    work = np.mean([values.fold_work(sched, instance, cost, lanes) for instance in codes], axis=0)
-    mean = values.mean_cost(codes, np.ascontiguousarray(cost.term_table, dtype=np.int64), cost.offset)
-    return np.ceil(work).astype(np.int64), f"values ({cost.what})", float(mean)
+@dataclass(frozen=True)
+class ArrayOp:
+    """An op as a PE runs it, whatever the array and memories (`array_op`): formats resolved,
+    GEMM views (as written, and with K in PE lanes), word sizes, distinct words, cycles per
+    temporal step, value-dependent cost with the op's codes, and operation counts."""
+
+    op: object
+    true_view: GemmView
+    view: GemmView
+    lanes: int
+    step: float
+    word_bytes: dict
+    totals: dict
+    cost: object                       # pe_model.SerialCost when the op's values time it, else None
+    codes: object                      # the serial operand's codes per instance (with `cost`)
+    cycle_model: str
+    op_counts: dict                    # whole op, not counting a synthesized PE's per-cycle charge
+
+
+def array_op(op, pe) -> ArrayOp:
+    """`op` on `pe` (see `ArrayOp`); raises `pe_model.Infeasible` when the PE cannot run it.
+
+    Value timing: when the PE's cost depends on values and the op has them, folds take their
+    work from the values and counts use the mean effectual terms per element; else the dense
+    worst case.
+    """
+    op = pe_model.resolve_formats(pe, op)
+    true_view = op.gemm_view()
+    lanes = pe_model.lanes(pe, op)
+    step = pe_model.step_cycles(pe, op)
+    view = _lane_view(true_view, lanes)
+    word_bytes = _bytes_per_word(op, lanes)
+    cost, codes, cycle_model, mean = pe_model.serial_cost(pe, op), None, "dense", None
+    if cost is not None:
+        codes = operand_codes(op, cost.operand)
+        if codes is None:
+            cost, cycle_model = None, f"dense worst case (no {cost.operand} values)"
+        else:
+            mean = float(values.mean_cost(codes, np.ascontiguousarray(cost.term_table, dtype=np.int64), cost.offset))
+            cycle_model = f"values ({cost.what})"
+    return ArrayOp(op=op, true_view=true_view, view=view, lanes=lanes, step=step, word_bytes=word_bytes, totals=mapping.operand_words(view), cost=cost,
+                   codes=codes, cycle_model=cycle_model,
+                   op_counts=pe_model.op_counts(pe, op, true_view.macs, true_view.instances, mean))
+
+
+def _fold_work(op: ArrayOp, shape: tuple) -> np.ndarray:
+    """Streaming cycles of each fold (`shape`: rows, cols, dataflow, step, order, skew): T' for a
+    dense op; from the values otherwise, the instances of a batched op (each with its own
+    values) timed with their mean per-fold work."""
+    rows, cols, dataflow, step = shape[:4]
+    sr, sc, t = mapping.spatio_temporal(op.view, dataflow)
+    if op.cost is None:
+        return np.full(-(-sr // rows) * -(-sc // cols), mapping.streaming_cycles(t, step), dtype=np.int64)
+    sched = mapping.fold_schedule(op.view, *shape)
+    work = np.mean([values.fold_work(sched, instance, op.cost, op.lanes) for instance in op.codes], axis=0)
+    return np.ceil(work).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -158,27 +198,20 @@ class ArrayPlan:
 
 
 def _array_op(op, hw: Hardware) -> OpResult:
-    return time_array_op(plan_array_op(op, hw), hw)
+    return time_array_op(plan_array_op(array_op(op, hw.pe), hw), hw)
 
 
-def plan_array_op(op, hw: Hardware) -> ArrayPlan:
+def plan_array_op(op: ArrayOp, hw: Hardware) -> ArrayPlan:
     """The bandwidth-free part of an array op (see `ArrayPlan`); the per-fold work is `sim.foldplan`'s."""
-    true_view = op.gemm_view()
-    lanes = pe_model.lanes(hw.pe, op)
-    step = pe_model.step_cycles(hw.pe, op)
-    view = _lane_view(true_view, lanes)
-    word_bytes = _bytes_per_word(op, lanes)
+    view, word_bytes, totals = op.view, op.word_bytes, op.totals
     rows, cols, dataflow = hw.array.rows, hw.array.cols, hw.array.dataflow
     skew = hw.array.organization == "systolic"
     order = mapping.choose_order(view, hw, word_bytes)
     sr, sc, t = mapping.spatio_temporal(view, dataflow)
     folds = -(-sr // rows) * -(-sc // cols)
-    work, cycle_model, mean = _value_work(op, hw.pe, view, (rows, cols, dataflow, step, order, skew), lanes)
-    if work is None:
-        work = np.full(folds, mapping.streaming_cycles(t, step), dtype=np.int64)
+    work = _fold_work(op, (rows, cols, dataflow, op.step, order, skew))
     rounds = math.ceil(view.instances / hw.array.cores)
     sharing = min(hw.array.cores, view.instances)  # arrays sharing the backing store's bandwidth
-    totals = mapping.operand_words(view)
     levels, memory_model = hw.memory, hw.mapper.memory_model
     rooms = [[mapping.buffer_words(level, o, word_bytes[o]) for o in ("input", "weight")] for level in levels]
     resident = np.array([[totals[o] <= room for o, room in zip(("input", "weight"), level_rooms)]
@@ -193,14 +226,14 @@ def plan_array_op(op, hw: Hardware) -> ArrayPlan:
     if len(levels) > 1:
         out_capacity = max(1, int(levels[0].capacity_for("output") // word_bytes["output"]))
     pes = hw.array.rows * hw.array.cols * hw.array.cores
-    counts = pe_model.op_counts(hw.pe, op, true_view.macs, true_view.instances, mean)
+    counts = dict(op.op_counts)
     if hw.pe.synthesized:  # every PE charged every compute cycle (BitMoD / Bit Fusion simulators)
         counts[hw.pe.synthesized] = float(rounds * compute_cycles * pes)
     used_pes = sr * sc / folds  # mean over the folds, which tile Sr x Sc once
-    return ArrayPlan(op=op, true_view=true_view, instances=view.instances, lanes=lanes, word_bytes=word_bytes,
+    return ArrayPlan(op=op.op, true_view=op.true_view, instances=view.instances, lanes=op.lanes, word_bytes=word_bytes,
                      folds=folds, first_use_cycle={o: mapping.first_use_cycle(dataflow, rows, o)
                                                    for o in ("input", "weight")},
-                     mapping_efficiency=used_pes / (rows * cols), cycle_model=cycle_model, rounds=rounds,
+                     mapping_efficiency=used_pes / (rows * cols), cycle_model=op.cycle_model, rounds=rounds,
                      sharing=sharing, totals=totals, fetched_bytes=fetched,
                      tiles=None if memory_model == "scalesim_v3_user" else mapping.Tiles(*tiles),
                      out_capacity=out_capacity, read_bytes={level.name: float(v) for level, v in zip(levels, read)},

@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 
-from hwmodels import pe as pe_model
 from sim import mapping, simulate
 from sim.engine import walk_folds
 
@@ -116,17 +115,13 @@ def transfer_cycles(level, bytes_by_operand: dict[str, np.ndarray], sharing: int
 def reference_op(op, hw) -> dict:
     """An array op's plan arrays and timing (cycles, read stall, write stall, drain end, first tile's
     load) computed the numpy way, for `op` with its formats resolved."""
-    op = pe_model.resolve_formats(hw.pe, op)
-    lanes = pe_model.lanes(hw.pe, op)
-    view = simulate._lane_view(op.gemm_view(), lanes)
-    word_bytes = simulate._bytes_per_word(op, lanes)
-    levels, array = hw.memory, hw.array
-    shape = (array.rows, array.cols, array.dataflow, pe_model.step_cycles(hw.pe, op),
-             mapping.choose_order(view, hw, word_bytes), array.organization == "systolic")
+    facts = simulate.array_op(op, hw.pe)
+    view, word_bytes, levels, array = facts.view, facts.word_bytes, hw.memory, hw.array
+    shape = (array.rows, array.cols, array.dataflow, facts.step, mapping.choose_order(view, hw, word_bytes),
+             array.organization == "systolic")
     schedule = mapping.fold_schedule(view, *shape)
-    work = simulate._value_work(op, hw.pe, view, shape, lanes)[0]
-    if work is not None:
-        schedule = schedule.with_work(work)
+    if facts.cost is not None:  # value-dependent fold work
+        schedule = schedule.with_work(simulate._fold_work(facts, shape))
     totals = mapping.operand_words(view)
     fetched = fetched_per_level(schedule, levels, totals, word_bytes)
     final = final_outputs(schedule)

@@ -70,7 +70,7 @@ def test_compiled_plan_and_timing_equal_the_numpy_form(seed):
         hw = random_design(rng)
         op = pe_model.resolve_formats(hw.pe, random_op(rng, hw.pe.family))
         expected = reference_op(op, hw)
-        plan = simulate.plan_array_op(op, hw)
+        plan = simulate.plan_array_op(simulate.array_op(op, hw.pe), hw)
         assert np.array_equal(plan.fetched_bytes, expected["fetched_bytes"])
         assert (plan.read_bytes, plan.write_bytes) == (expected["read_bytes"], expected["write_bytes"])
         assert (plan.compute_cycles, plan.folds, plan.mapping_efficiency) == \
