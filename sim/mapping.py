@@ -26,7 +26,6 @@ fold used the same slice. Fetched conv inputs are im2col rows, as the array cons
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from fractions import Fraction
 
 import numpy as np
 from numba import njit
@@ -208,20 +207,11 @@ def _split(chunks, fold_work, used_rows, out_cols, t, rows, cols, os, skew):
     return fold, share, cycles, out_first, out_last, tile_cols
 
 
-def choose_order(view: GemmView, hw: Hardware, word_bytes: dict[str, float]) -> str:
-    """The hardware's fold order, or for `auto` the one moving fewer backing-store words
-    (`fewer_fetches_order`)."""
-    if hw.mapper.fold_order != "auto":
-        return hw.mapper.fold_order
-    room = {operand: buffer_words(hw.memory[0], operand, word_bytes[operand]) for operand in ("input", "weight")}
-    return fewer_fetches_order(view, hw.array.rows, hw.array.cols, hw.array.dataflow, room, word_bytes)
-
-
 def fewer_fetches_order(view: GemmView, rows: int, cols: int, dataflow: str, room: dict[str, float],
                         word_bytes: dict[str, float]) -> str:
     """The fold order whose folds bring fewer input and weight bytes into the innermost level
     (`room`: words of each operand one of its buffers holds); cols_outer unless rows_outer is
-    strictly smaller, compared exactly (rational arithmetic, so a tie is a tie).
+    strictly smaller, compared exactly (integer arithmetic, so a tie is a tie).
 
     Bytes = sum over operands of word_bytes * the words fetched over the folds, in closed
     form (R, C: row and column folds):
@@ -234,15 +224,20 @@ def fewer_fetches_order(view: GemmView, rows: int, cols: int, dataflow: str, roo
     if sr <= rows or sc <= cols:  # one row or column fold: both orders are the same folds
         return "cols_outer"
     totals = operand_words(view)
+    # word sizes as integers over one common denominator (floats are dyadic: their ratios'
+    # denominators are powers of two, so the larger one is a multiple of the other)
+    ratios = {operand: word_bytes[operand].as_integer_ratio() for operand in ("input", "weight")}
+    common = max(denominator for _, denominator in ratios.values())
+    scaled = {operand: numerator * (common // denominator) for operand, (numerator, denominator) in ratios.items()}
 
-    def order_bytes(order: str) -> Fraction:
-        fetched = Fraction(0)
+    def order_bytes(order: str) -> int:  # the bytes times `common`, exactly
+        fetched = 0
         for operand in ("input", "weight"):
             if totals[operand] <= room[operand]:
                 words = totals[operand]
             else:
                 words = _streamed_words(SLICE_AXES[dataflow][operand], order, rows, cols, sr, sc, t)
-            fetched += words * Fraction(word_bytes[operand])
+            fetched += words * scaled[operand]
         return fetched
 
     return "rows_outer" if order_bytes("rows_outer") < order_bytes("cols_outer") else "cols_outer"

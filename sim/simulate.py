@@ -206,14 +206,17 @@ def plan_array_op(op: ArrayOp, hw: Hardware) -> ArrayPlan:
     view, word_bytes, totals = op.view, op.word_bytes, op.totals
     rows, cols, dataflow = hw.array.rows, hw.array.cols, hw.array.dataflow
     skew = hw.array.organization == "systolic"
-    order = mapping.choose_order(view, hw, word_bytes)
+    levels, memory_model = hw.memory, hw.mapper.memory_model
+    rooms = [[mapping.buffer_words(level, o, word_bytes[o]) for o in ("input", "weight")] for level in levels]
+    order = hw.mapper.fold_order
+    if order == "auto":
+        order = mapping.fewer_fetches_order(view, rows, cols, dataflow, dict(zip(("input", "weight"), rooms[0])),
+                                            word_bytes)
     sr, sc, t = mapping.spatio_temporal(view, dataflow)
     folds = -(-sr // rows) * -(-sc // cols)
     work = _fold_work(op, (rows, cols, dataflow, op.step, order, skew))
     rounds = math.ceil(view.instances / hw.array.cores)
     sharing = min(hw.array.cores, view.instances)  # arrays sharing the backing store's bandwidth
-    levels, memory_model = hw.memory, hw.mapper.memory_model
-    rooms = [[mapping.buffer_words(level, o, word_bytes[o]) for o in ("input", "weight")] for level in levels]
     resident = np.array([[totals[o] <= room for o, room in zip(("input", "weight"), level_rooms)]
                          for level_rooms in rooms[:-1]], dtype=np.bool_).reshape(-1, 2)
     write_through = levels[0].psum_write_through if len(levels) > 1 else True

@@ -117,8 +117,11 @@ def reference_op(op, hw) -> dict:
     load) computed the numpy way, for `op` with its formats resolved."""
     facts = simulate.array_op(op, hw.pe)
     view, word_bytes, levels, array = facts.view, facts.word_bytes, hw.memory, hw.array
-    shape = (array.rows, array.cols, array.dataflow, facts.step, mapping.choose_order(view, hw, word_bytes),
-             array.organization == "systolic")
+    order = hw.mapper.fold_order
+    if order == "auto":
+        room = {operand: mapping.buffer_words(levels[0], operand, word_bytes[operand]) for operand in OPERANDS}
+        order = mapping.fewer_fetches_order(view, array.rows, array.cols, array.dataflow, room, word_bytes)
+    shape = (array.rows, array.cols, array.dataflow, facts.step, order, array.organization == "systolic")
     schedule = mapping.fold_schedule(view, *shape)
     if facts.cost is not None:  # value-dependent fold work
         schedule = schedule.with_work(simulate._fold_work(facts, shape))
