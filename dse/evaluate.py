@@ -27,12 +27,15 @@ import typing
 from pydantic import ValidationError
 
 from hwmodels.costs import EnergyTable, default_table
+from hwmodels.loader import load_hardware
 from hwmodels.pe import Infeasible
 from hwmodels.spec import Hardware
 from sim.result import OpResult, Total, evolve
 from sim.simulate import (ArrayOp, ArrayPlan, array_op, has_array_plan, plan_array_op, simulate, simulate_op,
                           time_array_op)
 from workloads.errors import SpecError, from_validation_error
+from workloads.ops import Gemm
+from workloads.workload import Workload
 
 IDENTITY = {"design_id": "str", "workload": "str", "workload_id": "str", "status": "str", "reason": "str",
             "design": "str"}
@@ -211,3 +214,11 @@ def _one_numba_thread() -> None:
     config.reload_config()
     if numba.get_num_threads() != 1:
         numba.set_num_threads(1)
+
+
+def warm_up() -> None:
+    """Load the simulator's compiled kernels in this process (from Numba's cache, or compiled
+    when it is cold) by simulating one small GEMM, so that a worker's first task does not."""
+    _one_numba_thread()
+    hw = load_hardware("systolic-int8-32x32-os")
+    simulate(Workload(ops=(Gemm(name="warm-up", m=64, n=64, k=64),)), hw)
