@@ -30,7 +30,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numba import njit
 
-from hwmodels.spec import Hardware, MemoryLevel
 from workloads.ops import GemmView
 
 
@@ -251,10 +250,3 @@ def _streamed_words(axis: str, order: str, rows: int, cols: int, sr: int, sc: in
     if axis == "col":
         return sc * t * (row_folds if order == "rows_outer" and col_folds > 1 else 1)
     return sr * sc
-
-
-def buffer_words(level: MemoryLevel, operand: str, bytes_per_word: float) -> float:
-    """Words of `operand` one buffer of `level` holds (capacity / buffering)."""
-    if operand not in level.holds:
-        return 0.0
-    return level.capacity_for(operand) / level.buffering / bytes_per_word

@@ -207,7 +207,9 @@ def plan_array_op(op: ArrayOp, hw: Hardware) -> ArrayPlan:
     rows, cols, dataflow = hw.array.rows, hw.array.cols, hw.array.dataflow
     skew = hw.array.organization == "systolic"
     levels, memory_model = hw.memory, hw.mapper.memory_model
-    rooms = [[mapping.buffer_words(level, o, word_bytes[o]) for o in ("input", "weight")] for level in levels]
+    # words of input and weight one buffer of each level holds (capacity / buffering / word bytes)
+    rooms = [[level_room / word_bytes[o] for o, level_room in zip(("input", "weight"), level_rooms)]
+             for level_rooms in _memory_arrays(hw)[0]]
     order = hw.mapper.fold_order
     if order == "auto":
         order = mapping.fewer_fetches_order(view, rows, cols, dataflow, dict(zip(("input", "weight"), rooms[0])),
@@ -264,6 +266,25 @@ def time_array_op(plan: ArrayPlan, hw: Hardware) -> OpResult:
     )
 
 
+_LAST_MEMORY: list = [None, None]  # (hw, its `_memory_arrays`): every op of a design asks for the same
+
+
+def _memory_arrays(hw: Hardware) -> tuple[list, np.ndarray, np.ndarray]:
+    """Per-design memory figures the kernels take: bytes of input and weight one buffer of each level
+    holds (capacity / buffering; 0 where not held), and for levels 1.. the shared-channel flags and
+    input and weight read bandwidths (a shared channel's only at [i, 0])."""
+    if _LAST_MEMORY[0] is not hw:
+        levels = hw.memory
+        room_bytes = [[level.capacity_for(o) / level.buffering if o in level.holds else 0.0
+                       for o in ("input", "weight")] for level in levels]
+        shared = np.array([level.shared_channel for level in levels[1:]], dtype=np.bool_)
+        bandwidth = np.array([[level.read_bandwidth("input"),
+                               0.0 if level.shared_channel else level.read_bandwidth("weight")]
+                              for level in levels[1:]]).reshape(-1, 2)
+        _LAST_MEMORY[:] = [hw, (room_bytes, shared, bandwidth)]
+    return _LAST_MEMORY[1]
+
+
 def _timing(plan: ArrayPlan, hw: Hardware):
     """(cycles, read stall, write stall, drain end, fill start) of one instance, per memory model."""
     if plan.tiles is None:
@@ -273,9 +294,7 @@ def _timing(plan: ArrayPlan, hw: Hardware):
     ideal = hw.mapper.memory_model == "ideal_prefetch"
     outer = levels[1] if len(levels) > 1 else inner
     line_words = max(1, int(outer.write_bandwidth("output") / sharing // word_bytes["output"]))
-    shared = np.array([level.shared_channel for level in levels[1:]], dtype=np.bool_)
-    bandwidth = np.array([[level.read_bandwidth("input"), level.read_bandwidth("weight") if not level.shared_channel
-                           else 0.0] for level in levels[1:]]).reshape(-1, 2)
+    _, shared, bandwidth = _memory_arrays(hw)
     cycles, read_stall, write_stall, drain_end, first_load = foldplan.time_tiles(
         plan.fetched_bytes, shared, bandwidth, sharing, tiles.fold, tiles.share, tiles.cycles, tiles.out_first,
         tiles.out_last, tiles.out_cols, inner.buffering, ideal, plan.out_capacity, line_words)

@@ -15,6 +15,13 @@ from sim.engine import walk_folds
 OPERANDS = ("input", "weight")
 
 
+def buffer_words(level, operand: str, bytes_per_word: float) -> float:
+    """Words of `operand` one buffer of `level` holds (capacity / buffering)."""
+    if operand not in level.holds:
+        return 0.0
+    return level.capacity_for(operand) / level.buffering / bytes_per_word
+
+
 def first_slice_use(schedule: mapping.FoldSchedule, operand: str) -> np.ndarray:
     """True for the folds that use their slice of `operand` for the first time: a slice depending
     on the row fold alone is first used with column fold 0 (in either fold order), one depending
@@ -52,7 +59,7 @@ def fetched_per_level(schedule, levels, totals, word_bytes) -> list[dict[str, np
     for level in levels[:-1]:
         per_operand = {}
         for operand in OPERANDS:
-            room = mapping.buffer_words(level, operand, word_bytes[operand])
+            room = buffer_words(level, operand, word_bytes[operand])
             if below is not None and totals[operand] > room:
                 per_operand[operand] = below[operand]
             else:
@@ -67,7 +74,7 @@ def chunks_to_fit(schedule: mapping.FoldSchedule, level, word_bytes: dict[str, f
     chunks = np.ones(schedule.folds, dtype=np.int64)
     streamed = {"os": ("input", "weight"), "ws": ("input",), "is": ("weight",)}[schedule.dataflow]
     for operand in streamed:
-        room = mapping.buffer_words(level, operand, word_bytes[operand])
+        room = buffer_words(level, operand, word_bytes[operand])
         if room <= 0:
             continue
         chunks = np.maximum(chunks, np.ceil(schedule.sram_words[operand] / room).astype(np.int64))
@@ -119,7 +126,7 @@ def reference_op(op, hw) -> dict:
     view, word_bytes, levels, array = facts.view, facts.word_bytes, hw.memory, hw.array
     order = hw.mapper.fold_order
     if order == "auto":
-        room = {operand: mapping.buffer_words(levels[0], operand, word_bytes[operand]) for operand in OPERANDS}
+        room = {operand: buffer_words(levels[0], operand, word_bytes[operand]) for operand in OPERANDS}
         order = mapping.fewer_fetches_order(view, array.rows, array.cols, array.dataflow, room, word_bytes)
     shape = (array.rows, array.cols, array.dataflow, facts.step, order, array.organization == "systolic")
     schedule = mapping.fold_schedule(view, *shape)
