@@ -7,7 +7,7 @@ tests/reference_plan.py is the readable numpy form they are tested against, valu
 fold i is (row i % R, col i // R) for cols_outer, (row i // C, col i % C) for rows_outer):
     used rows ur = min(rows, Sr - row*rows), used cols uc = min(cols, Sc - col*cols)
     words the array reads per fold by slice axis: row ur*T, col uc*T, both ur*uc
-    fold cycles = work[f] + fill/drain (os: R + C - 2 when skewed, else 0; ws/is: 2R + C - 2)
+    fold cycles = work[f] + fill/drain (os: rows + cols - 2 when skewed, else 0; ws/is: 2 rows + cols - 2)
     fetched into level i (input and weight), per fold:
         resident at level i (distinct words <= one buffer): the slice at its first use, scaled
             so the operand's distinct words arrive in total (`mapping` docstring);
