@@ -103,6 +103,7 @@ def single_process_rate(space, points: list[dict]) -> tuple[float, float]:
     evaluate_batch(items[:1], (space.bases, workloads))  # Numba cache load
     _MEMO.results.clear()
     _MEMO.plans.clear()
+    _MEMO.array_ops.clear()
     _MEMO.hits = _MEMO.misses = _MEMO.plan_hits = 0
     start, cpu_start = time.perf_counter(), time.process_time()
     evaluate_batch(items, (space.bases, workloads))

@@ -14,6 +14,8 @@ clock_hz, as `sim.simulate` computes it) and re-priced, so the result equals
 `sim.simulate.simulate` exactly (tested). On a miss, an array op's bandwidth-free plan
 (`sim.simulate.ArrayPlan`: folds, tiles, traffic, counts) may still be shared with an
 earlier design that differed in memory bandwidths only; then only its timing is computed.
+What an op is on a PE (`sim.simulate.ArrayOp`: resolved formats, GEMM views, word sizes,
+counts) is kept per PE and op, so a new design of the same PE only maps and times it.
 """
 from __future__ import annotations
 
@@ -25,11 +27,15 @@ import typing
 from pydantic import ValidationError
 
 from hwmodels.costs import EnergyTable, default_table
-from hwmodels.pe import Infeasible, resolve_formats
+from hwmodels.loader import load_hardware
+from hwmodels.pe import Infeasible
 from hwmodels.spec import Hardware
 from sim.result import OpResult, Total, evolve
-from sim.simulate import ArrayPlan, has_array_plan, plan_array_op, simulate, simulate_op, time_array_op
+from sim.simulate import (ArrayOp, ArrayPlan, array_op, has_array_plan, plan_array_op, simulate, simulate_op,
+                          time_array_op)
 from workloads.errors import SpecError, from_validation_error
+from workloads.ops import Gemm
+from workloads.workload import Workload
 
 IDENTITY = {"design_id": "str", "workload": "str", "workload_id": "str", "status": "str", "reason": "str",
             "design": "str"}
@@ -81,31 +87,36 @@ class OpMemo:
         self.max_entries, self.max_plan_folds = max_entries, max_plan_folds
         self.results: dict[tuple[str, str], OpResult] = {}
         self.plans: dict[tuple[str, str], ArrayPlan] = {}
+        self.array_ops: dict[tuple[str, str], ArrayOp] = {}  # by PE and op: what the op is on that PE
         self.hits = self.misses = self.plan_hits = 0
         self._plan_folds = 0
         self._op_keys: dict[int, tuple[object, str]] = {}
         self._hw: tuple[object, str, str] | None = None
 
     def run_op(self, op, hw: Hardware) -> OpResult:
-        plan_key, timing_key = self._hardware_keys(hw)
+        plan_key, timing_key, pe_key = self._hardware_keys(hw)
         op_key = self._op_key(op)
         cached = self.results.get((timing_key, op_key))
         if cached is None:
             self.misses += 1
             if len(self.results) >= self.max_entries:
                 self.results.clear()
-            self.results[timing_key, op_key] = result = self._simulate(op, hw, (plan_key, op_key))
+            self.results[timing_key, op_key] = result = self._simulate(op, hw, (plan_key, op_key), (pe_key, op_key))
             return result
         self.hits += 1
         return evolve(cached, name=op.name, repeat=op.repeat, latency_s=cached.cycles_incl_prefetch / hw.clock_hz)
 
-    def _simulate(self, op, hw: Hardware, plan_key) -> OpResult:
+    def _simulate(self, op, hw: Hardware, plan_key, array_op_key) -> OpResult:
         if not has_array_plan(op, hw):
             return simulate_op(op, hw)
-        op = resolve_formats(hw.pe, op)  # as simulate_op does: unstated formats take the PE's defaults
         plan = self.plans.get(plan_key)
         if plan is None:
-            plan = plan_array_op(op, hw)
+            facts = self.array_ops.get(array_op_key)
+            if facts is None:
+                if len(self.array_ops) >= self.max_entries:
+                    self.array_ops.clear()
+                facts = self.array_ops[array_op_key] = array_op(op, hw.pe)
+            plan = plan_array_op(facts, hw)
             if self._plan_folds + plan.folds > self.max_plan_folds:  # plans hold per-fold arrays
                 self.plans.clear()
                 self._plan_folds = 0
@@ -113,17 +124,17 @@ class OpMemo:
             self._plan_folds += plan.folds
         else:
             self.plan_hits += 1
-            plan = evolve(plan, op=op)  # the timing reports the op's own name and repeat
-        return time_array_op(plan, hw)
+        # a plan (and an ArrayOp) serves every op of its shape: the result reports this op's name and repeat
+        return evolve(time_array_op(plan, hw), name=op.name, repeat=op.repeat)
 
-    def _hardware_keys(self, hw: Hardware) -> tuple[str, str]:
+    def _hardware_keys(self, hw: Hardware) -> tuple[str, str, str]:
         if self._hw is None or self._hw[0] is not hw:
             plan_key = hw.model_dump_json(exclude={**{f: True for f in PRICING_ONLY},
                                                    "memory": {"__all__": LEVEL_PRICING_ONLY | BANDWIDTHS}})
             bandwidths = json.dumps([[level.read_bandwidth_bytes_per_cycle, level.write_bandwidth_bytes_per_cycle]
                                      for level in hw.memory], sort_keys=True)
-            self._hw = (hw, plan_key, plan_key + bandwidths)
-        return self._hw[1], self._hw[2]
+            self._hw = (hw, plan_key, plan_key + bandwidths, hw.pe.model_dump_json())
+        return self._hw[1:]
 
     def _op_key(self, op) -> str:
         entry = self._op_keys.get(id(op))
@@ -203,3 +214,11 @@ def _one_numba_thread() -> None:
     config.reload_config()
     if numba.get_num_threads() != 1:
         numba.set_num_threads(1)
+
+
+def warm_up() -> None:
+    """Load the simulator's compiled kernels in this process (from Numba's cache, or compiled
+    when it is cold) by simulating one small GEMM, so that a worker's first task does not."""
+    _one_numba_thread()
+    hw = load_hardware("systolic-int8-32x32-os")
+    simulate(Workload(ops=(Gemm(name="warm-up", m=64, n=64, k=64),)), hw)

@@ -6,7 +6,12 @@ DASK_SCHEDULER_ADDRESS): `Client(address)`; the tasks are the same and carry eve
 they need (no files), so workers only need quarch installed.
 
 Items are cut into tasks sized to take about TARGET_TASK_S (from the measured time per
-item, starting with small tasks to learn it), with two tasks per worker in flight. Dask
+item, starting with small tasks to learn it), with two tasks per worker in flight; a task
+takes at most an even share of the items left (len / (2 * workers)), so the workers finish
+together. Each finished task is one store chunk: longer tasks mean fewer, larger writes for
+the client process, which shares the machine with the workers. A local cluster's workers
+import the simulator and load its compiled kernels once at start-up (`warm_up`), not in
+their first task. Dask
 re-runs the tasks of a worker that dies; a task it gives up on (KilledWorker after its
 allowed retries) is handed to `lost(items, reason)` so the caller can record it.
 """
@@ -18,7 +23,7 @@ import time
 from collections import deque
 from typing import Callable, Iterator
 
-TARGET_TASK_S = 0.3
+TARGET_TASK_S = 1.0
 FIRST_TASK_ITEMS = 2
 MAX_TASK_ITEMS = 5000
 SINGLE_THREAD_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -50,6 +55,7 @@ class DaskExecutor:
                                          threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                          silence_logs=logging.ERROR, env=SINGLE_THREAD_ENV)
             self.client = Client(self._cluster)
+            self.client.run(warm_up)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -66,19 +72,21 @@ class DaskExecutor:
         from distributed import as_completed
 
         queue = deque(items)
+        workers = self.workers
         per_item_s = None
         running = as_completed()
         batches = {}
 
         def submit() -> None:
             size = FIRST_TASK_ITEMS if per_item_s is None else \
-                max(1, min(MAX_TASK_ITEMS, round(TARGET_TASK_S / max(per_item_s, 1e-6))))
+                max(1, min(MAX_TASK_ITEMS, round(TARGET_TASK_S / max(per_item_s, 1e-6)),
+                           -(-len(queue) // (2 * workers))))
             batch = [queue.popleft() for _ in range(min(size, len(queue)))]
             future = self.client.submit(_timed, fn, batch, shared, pure=False)
             batches[future.key] = batch
             running.add(future)
 
-        while queue and running.count() < 2 * self.workers:
+        while queue and running.count() < 2 * workers:
             submit()
         for future in running:
             batch = batches.pop(future.key)
@@ -98,3 +106,9 @@ def _timed(fn: Callable, batch: list, shared) -> tuple[float, list]:
     start = time.perf_counter()
     result = fn(batch, shared)
     return time.perf_counter() - start, result
+
+
+def warm_up() -> None:
+    """Import the evaluator and load its Numba kernels from the cache (compiling them if it is cold)."""
+    from dse.evaluate import warm_up as load_kernels
+    load_kernels()

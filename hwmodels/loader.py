@@ -7,6 +7,7 @@ validated, e.g. `array.rows=64`, `clock_hz=1.5e9`, `memory.sram.capacity_bytes=6
 from __future__ import annotations
 
 import copy
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -98,8 +99,18 @@ def _scalar(text: str):
     return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
 
 
+# plain decimal numbers, which YAML reads as Python's int() and float() do; a sweep's overrides
+# are mostly these, and each new value would otherwise cost a YAML parse
+_PLAIN_INT = re.compile(r"-?(0|[1-9][0-9]*)")
+_PLAIN_FLOAT = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]+")
+
+
 @lru_cache(maxsize=65536)
 def _parsed(text: str):
+    if _PLAIN_INT.fullmatch(text):
+        return int(text)
+    if _PLAIN_FLOAT.fullmatch(text):
+        return float(text)
     return yaml.safe_load(text)
 
 

@@ -136,6 +136,56 @@ def drain_all(wb, cycle):
 
 
 @njit(cache=True)
+def _write_fold(wb, start, a, b, u, offset):
+    """A fold's writes, cycle tt in [a, b + u) writing min(b, tt) - max(a, tt - u + 1) + 1 words at
+    start + tt + offset; returns (offset, wb), offset grown by the stalls.
+
+    Cycle by cycle this is one `write_words` per cycle. The cycles before the next event (the
+    buffer full while draining, the drain half crossed, or the drain ending) go in one step:
+    no event happens in them exactly when their words sum below the limit that `write_words`
+    checks (free words, or free - active + 1), and storing a sum leaves the buffer as storing its
+    terms one by one. Across the plateau, where every cycle writes c = min(u, b - a + 1) words,
+    the cycles that fit are counted in one division.
+    """
+    end = b + u
+    c = min(u, b - a + 1)
+    plateau_lo, plateau_hi = a + c - 1, b + u - c
+    tt = a
+    while tt < end:
+        now = start + tt + offset
+        drain_end = wb[_WB_DRAIN_END]
+        if now < drain_end:
+            limit = wb[_WB_FREE]
+            stop = min(end, drain_end - start - offset)  # the drain is over from this cycle on
+        else:
+            limit = wb[_WB_FREE] - wb[_WB_ACTIVE] + 1
+            stop = end
+        total = 0
+        k = tt
+        while k < stop:
+            if plateau_lo <= k <= plateau_hi and limit - 1 - total >= c:
+                jump = min(min(plateau_hi + 1, stop) - k, (limit - 1 - total) // c)
+                total += jump * c
+                k += jump
+                continue
+            count = min(b, k) - max(a, k - u + 1) + 1
+            if total + count >= limit:
+                break
+            total += count
+            k += 1
+        if total > 0:
+            _, wb = write_words(wb, now, total)
+        if k < stop:  # cycle k meets the event: as the cycle-by-cycle walk does
+            count = min(b, k) - max(a, k - u + 1) + 1
+            at = start + k + offset
+            done, wb = write_words(wb, at, count)
+            offset += done - at
+            k += 1
+        tt = k
+    return offset, wb
+
+
+@njit(cache=True)
 def walk_folds(fold_cycles, load_cycles, out_first, out_last, out_cols, buffers,
                ideal_prefetch, out_capacity, line_words):
     """Walk the folds; returns (cycles, read_stall, write_stall, drain_end, output_words).
@@ -176,11 +226,7 @@ def walk_folds(fold_cycles, load_cycles, out_first, out_last, out_cols, buffers,
                 # them in one step leaves the buffer as the cycle-by-cycle walk does
                 _, wb = write_words(wb, start + a, fold_words)
             else:
-                for tt in range(a, b + u):
-                    count = min(b, tt) - max(a, tt - u + 1) + 1
-                    now = start + tt + offset
-                    done, wb = write_words(wb, now, count)
-                    offset += done - now
+                offset, wb = _write_fold(wb, start, a, b, u, offset)
         write_stall += offset
         compute_end[f] = start + fold_cycles[f] + offset
         t = compute_end[f]

@@ -26,12 +26,10 @@ fold used the same slice. Fetched conv inputs are im2col rows, as the array cons
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from fractions import Fraction
 
 import numpy as np
 from numba import njit
 
-from hwmodels.spec import Hardware, MemoryLevel
 from workloads.ops import GemmView
 
 
@@ -74,26 +72,18 @@ class FoldSchedule:
         work = np.asarray(work, dtype=np.int64)
         return replace(self, work=work, fold_cycles=self.fold_cycles - self.work + work)
 
-    def first_slice_use(self, operand: str) -> np.ndarray:
-        """True for the folds that use their slice of `operand` for the first time.
 
-        A slice depending on the row fold alone is first used with column fold 0 (in either
-        fold order), one depending on the column fold with row fold 0; one depending on
-        both is used by one fold only.
-        """
-        axis = SLICE_AXES[self.dataflow][operand]
-        if axis == "row":
-            return self.col_fold == 0
-        if axis == "col":
-            return self.row_fold == 0
-        return np.ones(self.folds, dtype=bool)
+def first_use_cycle(dataflow: str, rows: int, operand: str) -> int:
+    """First cycle (in fold 0) at which the array reads `operand`."""
+    if dataflow == "os":
+        return 0
+    stationary = "weight" if dataflow == "ws" else "input"
+    return 0 if operand == stationary else rows
 
-    def first_use_cycle(self, operand: str) -> int:
-        """First cycle (in fold 0) at which the array reads `operand`."""
-        if self.dataflow == "os":
-            return 0
-        stationary = "weight" if self.dataflow == "ws" else "input"
-        return 0 if operand == stationary else self.rows
+
+def streaming_cycles(t: int, passes: float) -> int:
+    """T' = ceil(T * passes): streaming cycles of a fold of a dense PE."""
+    return int(t * passes) if float(t * passes).is_integer() else int(np.ceil(t * passes))
 
 
 def spatio_temporal(view: GemmView, dataflow: str) -> tuple[int, int, int]:
@@ -122,7 +112,7 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: f
         row_fold, col_fold = np.divmod(np.arange(row_folds * col_folds, dtype=np.int64), col_folds)
     used_rows = np.minimum(rows, sr - row_fold * rows)
     used_cols = np.minimum(cols, sc - col_fold * cols)
-    t_eff = int(t * passes) if float(t * passes).is_integer() else int(np.ceil(t * passes))
+    t_eff = streaming_cycles(t, passes)
     if dataflow == "os":
         length = t_eff + (rows + cols - 2 if skew else 0)
     else:
@@ -141,24 +131,6 @@ def fold_schedule(view: GemmView, rows: int, cols: int, dataflow: str, passes: f
 def operand_words(view: GemmView) -> dict[str, int]:
     """Distinct words of each operand of one instance (conv inputs counted once, not im2col)."""
     return {"input": view.distinct_input_words, "weight": view.k * view.n, "output": view.m * view.n}
-
-
-def fetched_words(schedule: FoldSchedule, operand: str, total_words: int, buffer_words: float) -> np.ndarray:
-    """Words of `operand` brought into a level per fold.
-
-    Resident (fits one buffer): each slice is fetched at its first use and kept, the total
-    being the operand's distinct words (conv inputs once, not per im2col row). Otherwise a
-    fold fetches its slice unless the previous fold used the same one.
-    """
-    per_fold = schedule.sram_words[operand]
-    if total_words <= buffer_words:
-        fetched = np.where(schedule.first_slice_use(operand), per_fold, 0.0)
-        return fetched * (total_words / fetched.sum())
-    ids = schedule.slice_id[operand]
-    changed = np.empty(ids.size, dtype=bool)
-    changed[0] = True
-    np.not_equal(ids[1:], ids[:-1], out=changed[1:])
-    return np.where(changed, per_fold, 0.0)
 
 
 @dataclass(frozen=True)
@@ -234,42 +206,13 @@ def _split(chunks, fold_work, used_rows, out_cols, t, rows, cols, os, skew):
     return fold, share, cycles, out_first, out_last, tile_cols
 
 
-def chunks_to_fit(schedule: FoldSchedule, level: MemoryLevel, word_bytes: dict[str, float]) -> np.ndarray:
-    """Per fold, the fewest time chunks whose streamed input slices fit one buffer of `level`."""
-    chunks = np.ones(schedule.folds, dtype=np.int64)
-    streamed = {"os": ("input", "weight"), "ws": ("input",), "is": ("weight",)}[schedule.dataflow]
-    for operand in streamed:
-        room = buffer_words(level, operand, word_bytes[operand])
-        if room <= 0:
-            continue
-        chunks = np.maximum(chunks, np.ceil(schedule.sram_words[operand] / room).astype(np.int64))
-    return chunks
-
-
-def final_outputs(schedule: FoldSchedule) -> np.ndarray:
-    """True for folds that complete their outputs (the last fold reducing over that slice)."""
-    if schedule.dataflow == "os":
-        return np.ones(schedule.folds, dtype=bool)
-    return schedule.row_fold == schedule.row_folds - 1
-
-
-def choose_schedule(view: GemmView, hw: Hardware, passes: int, word_bytes: dict[str, float]) -> FoldSchedule:
-    """The schedule in the hardware's fold order, or for `auto` in the one moving fewer
-    backing-store words (`fewer_fetches_order`)."""
-    rows, cols, dataflow, order = hw.array.rows, hw.array.cols, hw.array.dataflow, hw.mapper.fold_order
-    if order == "auto":
-        room = {operand: buffer_words(hw.memory[0], operand, word_bytes[operand]) for operand in ("input", "weight")}
-        order = fewer_fetches_order(view, rows, cols, dataflow, room, word_bytes)
-    return fold_schedule(view, rows, cols, dataflow, passes, order, hw.array.organization == "systolic")
-
-
 def fewer_fetches_order(view: GemmView, rows: int, cols: int, dataflow: str, room: dict[str, float],
                         word_bytes: dict[str, float]) -> str:
     """The fold order whose folds bring fewer input and weight bytes into the innermost level
     (`room`: words of each operand one of its buffers holds); cols_outer unless rows_outer is
-    strictly smaller, compared exactly (rational arithmetic, so a tie is a tie).
+    strictly smaller, compared exactly (integer arithmetic, so a tie is a tie).
 
-    Bytes = sum over operands of word_bytes * `fetched_words` summed over the folds, in closed
+    Bytes = sum over operands of word_bytes * the words fetched over the folds, in closed
     form (R, C: row and column folds):
       resident (fits one buffer): its distinct words, in either order;
       streamed, slice by row fold (ur*T a fold):    rows_outer Sr*T;  cols_outer C*Sr*T if R > 1;
@@ -280,32 +223,30 @@ def fewer_fetches_order(view: GemmView, rows: int, cols: int, dataflow: str, roo
     if sr <= rows or sc <= cols:  # one row or column fold: both orders are the same folds
         return "cols_outer"
     totals = operand_words(view)
+    # word sizes as integers over one common denominator (floats are dyadic: their ratios'
+    # denominators are powers of two, so the larger one is a multiple of the other)
+    ratios = {operand: word_bytes[operand].as_integer_ratio() for operand in ("input", "weight")}
+    common = max(denominator for _, denominator in ratios.values())
+    scaled = {operand: numerator * (common // denominator) for operand, (numerator, denominator) in ratios.items()}
 
-    def order_bytes(order: str) -> Fraction:
-        fetched = Fraction(0)
+    def order_bytes(order: str) -> int:  # the bytes times `common`, exactly
+        fetched = 0
         for operand in ("input", "weight"):
             if totals[operand] <= room[operand]:
                 words = totals[operand]
             else:
                 words = _streamed_words(SLICE_AXES[dataflow][operand], order, rows, cols, sr, sc, t)
-            fetched += words * Fraction(word_bytes[operand])
+            fetched += words * scaled[operand]
         return fetched
 
     return "rows_outer" if order_bytes("rows_outer") < order_bytes("cols_outer") else "cols_outer"
 
 
 def _streamed_words(axis: str, order: str, rows: int, cols: int, sr: int, sc: int, t: int) -> int:
-    """`fetched_words` summed for an operand that does not fit (see `fewer_fetches_order`)."""
+    """Words fetched over the folds for an operand that does not fit (see `fewer_fetches_order`)."""
     row_folds, col_folds = -(-sr // rows), -(-sc // cols)
     if axis == "row":
         return sr * t * (col_folds if order == "cols_outer" and row_folds > 1 else 1)
     if axis == "col":
         return sc * t * (row_folds if order == "rows_outer" and col_folds > 1 else 1)
     return sr * sc
-
-
-def buffer_words(level: MemoryLevel, operand: str, bytes_per_word: float) -> float:
-    """Words of `operand` one buffer of `level` holds (capacity / buffering)."""
-    if operand not in level.holds:
-        return 0.0
-    return level.capacity_for(operand) / level.buffering / bytes_per_word

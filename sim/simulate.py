@@ -39,9 +39,8 @@ import numpy as np
 from hwmodels import pe as pe_model
 from hwmodels.costs import EnergyTable, default_table
 from hwmodels.spec import Hardware, MemoryLevel
-from sim import fpga, gpu, mapping, scalesim_user, values
+from sim import foldplan, fpga, gpu, mapping, scalesim_user, values
 from sim.energy import design_area_mm2, price_op
-from sim.engine import walk_folds
 from sim.result import OpResult, Result
 from workloads.formats import parse_format
 from workloads.ops import Conv2d, Gemm, GemmView, Vector
@@ -98,8 +97,7 @@ def _bytes_per_word(op, lanes: int = 1) -> dict[str, float]:
 
 
 def has_array_plan(op, hw: Hardware) -> bool:
-    """True when `simulate_op(op, hw)` is `time_array_op(plan_array_op(op', hw), hw)`, with op' the op
-    whose unstated formats took the PE's defaults (`pe_model.resolve_formats`)."""
+    """True when `simulate_op(op, hw)` is `time_array_op(plan_array_op(array_op(op, hw.pe), hw), hw)`."""
     return hw.target not in TARGET_MODELS and isinstance(op, (Gemm, Conv2d))
 
 
@@ -111,19 +109,62 @@ def _lane_view(view: GemmView, lanes: int) -> GemmView:
                                    "distinct_input_words": -(-view.distinct_input_words // lanes)})
 
 
-def _value_timing(op, pe, sched, lanes: int):
-    """(schedule, cycle model, mean effectual terms per element): fold work from values when the
-    PE needs them and the op has them, else the dense worst case. The instances of a batched op
-    (each with its own values) are timed with their mean per-fold work."""
-    cost = pe_model.serial_cost(pe, op)
-    if cost is None:
-        return sched, "dense", None
-    codes = operand_codes(op, cost.operand)
-    if codes is None:
-        return sched, f"dense worst case (no {cost.operand} values)", None
-    work = np.mean([values.fold_work(sched, instance, cost, lanes) for instance in codes], axis=0)
-    mean = values.mean_cost(codes, np.ascontiguousarray(cost.term_table, dtype=np.int64), cost.offset)
-    return sched.with_work(np.ceil(work)), f"values ({cost.what})", float(mean)
+@dataclass(frozen=True)
+class ArrayOp:
+    """An op as a PE runs it, whatever the array and memories (`array_op`): formats resolved,
+    GEMM views (as written, and with K in PE lanes), word sizes, distinct words, cycles per
+    temporal step, value-dependent cost with the op's codes, and operation counts."""
+
+    op: object
+    true_view: GemmView
+    view: GemmView
+    lanes: int
+    step: float
+    word_bytes: dict
+    totals: dict
+    cost: object                       # pe_model.SerialCost when the op's values time it, else None
+    codes: object                      # the serial operand's codes per instance (with `cost`)
+    cycle_model: str
+    op_counts: dict                    # whole op, not counting a synthesized PE's per-cycle charge
+
+
+def array_op(op, pe) -> ArrayOp:
+    """`op` on `pe` (see `ArrayOp`); raises `pe_model.Infeasible` when the PE cannot run it.
+
+    Value timing: when the PE's cost depends on values and the op has them, folds take their
+    work from the values and counts use the mean effectual terms per element; else the dense
+    worst case.
+    """
+    op = pe_model.resolve_formats(pe, op)
+    true_view = op.gemm_view()
+    lanes = pe_model.lanes(pe, op)
+    step = pe_model.step_cycles(pe, op)
+    view = _lane_view(true_view, lanes)
+    word_bytes = _bytes_per_word(op, lanes)
+    cost, codes, cycle_model, mean = pe_model.serial_cost(pe, op), None, "dense", None
+    if cost is not None:
+        codes = operand_codes(op, cost.operand)
+        if codes is None:
+            cost, cycle_model = None, f"dense worst case (no {cost.operand} values)"
+        else:
+            mean = float(values.mean_cost(codes, np.ascontiguousarray(cost.term_table, dtype=np.int64), cost.offset))
+            cycle_model = f"values ({cost.what})"
+    return ArrayOp(op=op, true_view=true_view, view=view, lanes=lanes, step=step, word_bytes=word_bytes, totals=mapping.operand_words(view), cost=cost,
+                   codes=codes, cycle_model=cycle_model,
+                   op_counts=pe_model.op_counts(pe, op, true_view.macs, true_view.instances, mean))
+
+
+def _fold_work(op: ArrayOp, shape: tuple) -> np.ndarray:
+    """Streaming cycles of each fold (`shape`: rows, cols, dataflow, step, order, skew): T' for a
+    dense op; from the values otherwise, the instances of a batched op (each with its own
+    values) timed with their mean per-fold work."""
+    rows, cols, dataflow, step = shape[:4]
+    sr, sc, t = mapping.spatio_temporal(op.view, dataflow)
+    if op.cost is None:
+        return np.full(-(-sr // rows) * -(-sc // cols), mapping.streaming_cycles(t, step), dtype=np.int64)
+    sched = mapping.fold_schedule(op.view, *shape)
+    work = np.mean([values.fold_work(sched, instance, op.cost, op.lanes) for instance in op.codes], axis=0)
+    return np.ceil(work).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -147,7 +188,7 @@ class ArrayPlan:
     rounds: int
     sharing: int
     totals: dict
-    fetched: list
+    fetched_bytes: np.ndarray          # [level, operand (input, weight), fold]: bytes brought into the level
     tiles: mapping.Tiles | None        # None: timed by the SCALE-Sim USER-mode emulation
     out_capacity: int
     read_bytes: dict
@@ -157,46 +198,52 @@ class ArrayPlan:
 
 
 def _array_op(op, hw: Hardware) -> OpResult:
-    return time_array_op(plan_array_op(op, hw), hw)
+    return time_array_op(plan_array_op(array_op(op, hw.pe), hw), hw)
 
 
-def plan_array_op(op, hw: Hardware) -> ArrayPlan:
-    """The bandwidth-free part of an array op (see `ArrayPlan`)."""
-    true_view = op.gemm_view()
-    lanes = pe_model.lanes(hw.pe, op)
-    step = pe_model.step_cycles(hw.pe, op)
-    view = _lane_view(true_view, lanes)
-    word_bytes = _bytes_per_word(op, lanes)
-    sched = mapping.choose_schedule(view, hw, step, word_bytes)
-    sched, cycle_model, mean = _value_timing(op, hw.pe, sched, lanes)
+def plan_array_op(op: ArrayOp, hw: Hardware) -> ArrayPlan:
+    """The bandwidth-free part of an array op (see `ArrayPlan`); the per-fold work is `sim.foldplan`'s."""
+    view, word_bytes, totals = op.view, op.word_bytes, op.totals
+    rows, cols, dataflow = hw.array.rows, hw.array.cols, hw.array.dataflow
+    skew = hw.array.organization == "systolic"
+    levels, memory_model = hw.memory, hw.mapper.memory_model
+    # words of input and weight one buffer of each level holds (capacity / buffering / word bytes)
+    rooms = [[level_room / word_bytes[o] for o, level_room in zip(("input", "weight"), level_rooms)]
+             for level_rooms in _memory_arrays(hw)[0]]
+    order = hw.mapper.fold_order
+    if order == "auto":
+        order = mapping.fewer_fetches_order(view, rows, cols, dataflow, dict(zip(("input", "weight"), rooms[0])),
+                                            word_bytes)
+    sr, sc, t = mapping.spatio_temporal(view, dataflow)
+    folds = -(-sr // rows) * -(-sc // cols)
+    work = _fold_work(op, (rows, cols, dataflow, op.step, order, skew))
     rounds = math.ceil(view.instances / hw.array.cores)
     sharing = min(hw.array.cores, view.instances)  # arrays sharing the backing store's bandwidth
-    totals = mapping.operand_words(view)
-    fetched = _fetched_per_level(sched, hw.memory, totals, word_bytes)
-    final = mapping.final_outputs(sched)
-    write_through = hw.memory[0].psum_write_through if len(hw.memory) > 1 else True
-    out_words = sched.sram_words["output"] if write_through else np.where(final, sched.sram_words["output"], 0)
-    read_bytes, write_bytes = _traffic(sched, hw.memory, fetched, out_words, final, word_bytes, view.instances)
-    tiles, out_capacity = None, 1
-    if hw.mapper.memory_model != "scalesim_v3_user":
-        # SCALE-Sim's CALC model keeps whole folds; a physical buffer cuts a fold whose slice overflows it
-        ideal = hw.mapper.memory_model == "ideal_prefetch"
-        chunks = np.ones(sched.folds, dtype=np.int64) if ideal else mapping.chunks_to_fit(sched, hw.memory[0], word_bytes)
-        tiles = mapping.split_folds(sched, chunks, np.where(out_words > 0, sched.used_cols, 0))
-        if len(hw.memory) > 1:
-            out_capacity = max(1, int(hw.memory[0].capacity_for("output") // word_bytes["output"]))
-    compute_cycles = int(sched.fold_cycles.sum()) - 1
+    resident = np.array([[totals[o] <= room for o, room in zip(("input", "weight"), level_rooms)]
+                         for level_rooms in rooms[:-1]], dtype=np.bool_).reshape(-1, 2)
+    write_through = levels[0].psum_write_through if len(levels) > 1 else True
+    fetched, read, write, compute_cycles, tiles = foldplan.plan_folds(
+        foldplan.DATAFLOW_CODES[dataflow], rows, cols, skew, sr, sc, t, work, order == "rows_outer",
+        np.array([totals["input"], totals["weight"]], dtype=np.int64), resident,
+        np.array([word_bytes["input"], word_bytes["weight"], word_bytes["output"]]), len(levels), write_through,
+        view.instances, np.array(rooms[0]), memory_model == "ideal_prefetch")
+    out_capacity = 1
+    if len(levels) > 1:
+        out_capacity = max(1, int(levels[0].capacity_for("output") // word_bytes["output"]))
     pes = hw.array.rows * hw.array.cols * hw.array.cores
-    counts = pe_model.op_counts(hw.pe, op, true_view.macs, true_view.instances, mean)
+    counts = dict(op.op_counts)
     if hw.pe.synthesized:  # every PE charged every compute cycle (BitMoD / Bit Fusion simulators)
         counts[hw.pe.synthesized] = float(rounds * compute_cycles * pes)
-    used_pes = sched.sr * sched.sc / sched.folds  # mean over the folds, which tile Sr x Sc once
-    return ArrayPlan(op=op, true_view=true_view, instances=view.instances, lanes=lanes, word_bytes=word_bytes,
-                     folds=sched.folds, first_use_cycle={o: sched.first_use_cycle(o) for o in ("input", "weight")},
-                     mapping_efficiency=used_pes / (hw.array.rows * hw.array.cols),
-                     cycle_model=cycle_model, rounds=rounds, sharing=sharing, totals=totals, fetched=fetched,
-                     tiles=tiles, out_capacity=out_capacity, read_bytes=read_bytes, write_bytes=write_bytes,
-                     compute_cycles=compute_cycles, op_counts=counts)
+    used_pes = sr * sc / folds  # mean over the folds, which tile Sr x Sc once
+    return ArrayPlan(op=op.op, true_view=op.true_view, instances=view.instances, lanes=op.lanes, word_bytes=word_bytes,
+                     folds=folds, first_use_cycle={o: mapping.first_use_cycle(dataflow, rows, o)
+                                                   for o in ("input", "weight")},
+                     mapping_efficiency=used_pes / (rows * cols), cycle_model=op.cycle_model, rounds=rounds,
+                     sharing=sharing, totals=totals, fetched_bytes=fetched,
+                     tiles=None if memory_model == "scalesim_v3_user" else mapping.Tiles(*tiles),
+                     out_capacity=out_capacity, read_bytes={level.name: float(v) for level, v in zip(levels, read)},
+                     write_bytes={level.name: float(v) for level, v in zip(levels, write)},
+                     compute_cycles=int(compute_cycles), op_counts=counts)
 
 
 def time_array_op(plan: ArrayPlan, hw: Hardware) -> OpResult:
@@ -219,27 +266,23 @@ def time_array_op(plan: ArrayPlan, hw: Hardware) -> OpResult:
     )
 
 
-def _fetched_per_level(sched, levels, totals, word_bytes) -> list[dict[str, np.ndarray]]:
-    """Words of each input operand moved into level i from level i+1, per fold.
+_LAST_MEMORY: list = [None, None]  # (hw, its `_memory_arrays`): every op of a design asks for the same
 
-    An operand that does not fit level i (or that level i does not hold) streams through it:
-    level i then moves what the level below asks for.
-    """
-    fetched, below, seen = [], None, {}
-    for level in levels[:-1]:
-        per_operand = {}
-        for operand in ("input", "weight"):
-            room = mapping.buffer_words(level, operand, word_bytes[operand])
-            resident = totals[operand] <= room
-            if below is not None and not resident:
-                per_operand[operand] = below[operand]
-            else:  # depends on the level only through `resident`
-                if (operand, resident) not in seen:
-                    seen[operand, resident] = mapping.fetched_words(sched, operand, totals[operand], room)
-                per_operand[operand] = seen[operand, resident]
-        fetched.append(per_operand)
-        below = per_operand
-    return fetched
+
+def _memory_arrays(hw: Hardware) -> tuple[list, np.ndarray, np.ndarray]:
+    """Per-design memory figures the kernels take: bytes of input and weight one buffer of each level
+    holds (capacity / buffering; 0 where not held), and for levels 1.. the shared-channel flags and
+    input and weight read bandwidths (a shared channel's only at [i, 0])."""
+    if _LAST_MEMORY[0] is not hw:
+        levels = hw.memory
+        room_bytes = [[level.capacity_for(o) / level.buffering if o in level.holds else 0.0
+                       for o in ("input", "weight")] for level in levels]
+        shared = np.array([level.shared_channel for level in levels[1:]], dtype=np.bool_)
+        bandwidth = np.array([[level.read_bandwidth("input"),
+                               0.0 if level.shared_channel else level.read_bandwidth("weight")]
+                              for level in levels[1:]]).reshape(-1, 2)
+        _LAST_MEMORY[:] = [hw, (room_bytes, shared, bandwidth)]
+    return _LAST_MEMORY[1]
 
 
 def _timing(plan: ArrayPlan, hw: Hardware):
@@ -248,58 +291,20 @@ def _timing(plan: ArrayPlan, hw: Hardware):
         return scalesim_user.emulate(plan.op, hw, plan.word_bytes)[:5]
     tiles, word_bytes, sharing = plan.tiles, plan.word_bytes, plan.sharing
     levels, inner = hw.memory, hw.memory[0]
-    fold_load = np.zeros(plan.folds)
-    for i, level in enumerate(levels[:-1]):
-        moved = {operand: words * word_bytes[operand] for operand, words in plan.fetched[i].items()}
-        fold_load = np.maximum(fold_load, _transfer_cycles(levels[i + 1], moved, sharing))
     ideal = hw.mapper.memory_model == "ideal_prefetch"
-    load = fold_load[tiles.fold] * tiles.share
     outer = levels[1] if len(levels) > 1 else inner
     line_words = max(1, int(outer.write_bandwidth("output") / sharing // word_bytes["output"]))
-    cycles, read_stall, write_stall, drain_end, _ = walk_folds(
-        tiles.cycles, load, tiles.out_first, tiles.out_last, tiles.out_cols, inner.buffering, ideal,
-        plan.out_capacity, line_words)
+    _, shared, bandwidth = _memory_arrays(hw)
+    cycles, read_stall, write_stall, drain_end, first_load = foldplan.time_tiles(
+        plan.fetched_bytes, shared, bandwidth, sharing, tiles.fold, tiles.share, tiles.cycles, tiles.out_first,
+        tiles.out_last, tiles.out_cols, inner.buffering, ideal, plan.out_capacity, line_words)
     if len(levels) == 1:
         fill_start = 0
     elif ideal:
         fill_start = _fill_start(plan, hw)
     else:
-        fill_start = -math.ceil(load[0])  # the first tile's operands, before cycle 0
+        fill_start = -math.ceil(first_load)  # the first tile's operands, before cycle 0
     return cycles, read_stall, write_stall, drain_end, fill_start
-
-
-def _traffic(sched, levels, fetched, out_words, final, word_bytes, instances):
-    """Bytes read from and written to each level (all instances).
-
-    Innermost level: the array's operand reads and output writes, partial sums read back
-    for accumulation, plus what moves between it and the next level.
-    """
-    read = {level.name: 0.0 for level in levels}
-    write = {level.name: 0.0 for level in levels}
-    inner, array_out = levels[0].name, sched.sram_words["output"]
-    array_out_words, out_words = array_out.sum(), out_words.sum()
-    for operand in ("input", "weight"):
-        read[inner] += sched.sram_words[operand].sum() * word_bytes[operand]
-    write[inner] += array_out_words * word_bytes["output"]
-    if out_words < array_out_words:  # partial sums accumulated in place are read back
-        read[inner] += (array_out_words - array_out[final].sum()) * word_bytes["output"]
-    moved_out = out_words * word_bytes["output"]
-    for i in range(len(levels) - 1):
-        for operand, words in fetched[i].items():
-            moved = words.sum() * word_bytes[operand]
-            write[levels[i].name] += moved
-            read[levels[i + 1].name] += moved
-        read[levels[i].name] += moved_out
-        write[levels[i + 1].name] += moved_out
-    return ({k: float(v * instances) for k, v in read.items()},
-            {k: float(v * instances) for k, v in write.items()})
-
-
-def _transfer_cycles(level: MemoryLevel, bytes_by_operand: dict[str, np.ndarray], sharing: int) -> np.ndarray:
-    """Cycles to read the given bytes from `level`: slowest channel per fold."""
-    if level.shared_channel:
-        return sum(bytes_by_operand.values()) / (level.read_bandwidth("input") / sharing)
-    return np.maximum.reduce([b / (level.read_bandwidth(op) / sharing) for op, b in bytes_by_operand.items()])
 
 
 def _fill_start(plan: ArrayPlan, hw: Hardware) -> int:

@@ -97,7 +97,7 @@ def test_small_output_buffer_stalls_the_array():
     assert drain_end >= words - 1
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(data=st.data())
 def test_engine_matches_reference_implementation(data):
     folds = data.draw(st.integers(1, 6))

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hwmodels.loader import apply_overrides, load_hardware, preset_names
 from hwmodels.scalesim_cfg import load_scalesim_cfg
@@ -117,3 +118,12 @@ def test_per_operand_mapping_must_match_held_operands():
 def test_apply_overrides_does_not_mutate():
     data = {"array": {"rows": 1}}
     assert apply_overrides(data, ["array.rows=2"])["array"]["rows"] == 2 and data["array"]["rows"] == 1
+
+
+@pytest.mark.parametrize("text", ["64", "-3", "0", "-0", "012", "0x1f", "1_000", "+5", "1.5", "-2.25", "0.0001",
+                                  "1e3", "1.5e3", "1.5e-05", "3.", ".5", "007.5", "1.0", "true", "null", "~", "1:2",
+                                  "[1, 2]", "{input: 4}", "int8", " 64", "64 ", "0.5.1"])
+def test_override_values_read_as_yaml_reads_them(text):
+    from hwmodels.loader import _parsed
+    value, expected = _parsed(text), yaml.safe_load(text)
+    assert (type(value), value) == (type(expected), expected)

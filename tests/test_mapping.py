@@ -5,8 +5,8 @@ from fractions import Fraction
 
 from hypothesis import example, given, settings, strategies as st
 
-from sim.mapping import (SLICE_AXES, _streamed_words, fetched_words, fewer_fetches_order, fold_schedule,
-                         operand_words, spatio_temporal)
+from reference_plan import fetched_words  # tests/ is on sys.path under pytest
+from sim.mapping import SLICE_AXES, _streamed_words, fewer_fetches_order, fold_schedule, operand_words, spatio_temporal
 from workloads.ops import GemmView
 
 ORDERS = ("cols_outer", "rows_outer")
