@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import plotly.io
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
@@ -75,10 +76,6 @@ def labels(catalog: Catalog) -> dict[str, str]:
     return {name: catalog.label(name) for name in catalog.metrics}
 
 
-def hover_parameters(catalog: Catalog, table: pd.DataFrame) -> list[str]:
-    return (["store"] if len(catalog.stores) > 1 else []) + varying(table, catalog.parameters)
-
-
 def view_table(catalog: Catalog, settings: Settings, view: str, brushes: dict | None) -> pd.DataFrame:
     """Designs shown in `view`: within the limits and brushes, ranked over the view's objectives."""
     return select(designs(catalog, settings.workloads), settings.axes(view), settings.maximize(view),
@@ -103,13 +100,12 @@ def view_figure(catalog: Catalog, settings: Settings, view: str, brushes: dict |
         return figures.parallel_figure(table, parallel_dimensions(catalog, settings, chosen_dimensions), names,
                                        brushes)
     table = view_table(catalog, settings, view, brushes) if table is None else table
-    parameters = hover_parameters(catalog, table)
     if view == "3d":
-        return figures.front_3d_figure(table, settings.x, settings.y, settings.z, names, parameters,
-                                       tuple(settings.log("3d")), settings.color, settings.symbol)
+        return figures.front_3d_figure(table, settings.x, settings.y, settings.z, names, tuple(settings.log("3d")),
+                                       settings.color, settings.symbol)
     log_x, log_y = settings.log("2d")
-    return figures.front_figure(table, settings.x, settings.y, names, parameters, log_x, log_y, settings.color,
-                                settings.symbol, picked)
+    return figures.front_figure(table, settings.x, settings.y, names, log_x, log_y, settings.color, settings.symbol,
+                                picked)
 
 
 def selection_info(catalog: Catalog, settings: Settings, brushes: dict | None, table: pd.DataFrame) -> str:
@@ -160,18 +156,13 @@ def _ranges(value) -> list[list[float]]:
 
 
 def point_key(catalog: Catalog, workloads, event) -> str | None:
-    """The design key a click or hover names: its customdata starts with the design's row in `designs`."""
+    """The design key a click or hover names: its customdata is the design's row in `designs`."""
     points = (event or {}).get("points") or []
-    data = points[0].get("customdata") if points else None
-    if isinstance(data, dict):  # a typed-array row arrives as {"0": ..., "1": ...}
-        data = [data[k] for k in sorted(data, key=int)]
-    if isinstance(data, (int, float)):  # one number per point
-        data = [data]
-    if not isinstance(data, list) or not data:
+    row = points[0].get("customdata") if points else None
+    if not isinstance(row, (int, float)):
         return None
     table = designs(catalog, tuple(workloads or ()))
-    row = int(data[0])
-    return str(table.at[row, "key"]) if row in table.index else None
+    return str(table.at[int(row), "key"]) if int(row) in table.index else None
 
 
 def hover_text(catalog: Catalog, key: str | None, workloads=()) -> str:
@@ -250,11 +241,41 @@ def compare_children(catalog: Catalog, keys: list[str], workloads: tuple[str, ..
     return compare_panel(table, columns, shown, problems)
 
 
+def enclosed(table: pd.DataFrame, settings: Settings, selected: dict) -> np.ndarray | None:
+    """Which designs of the 2-D view's `table` a box or lasso selection encloses: every one, drawn or
+    thinned away (plotly reports the region in data units; a log axis is straight in log10).
+    None when the selection is not a region (points picked one by one)."""
+    box, lasso = selected.get("range"), selected.get("lassoPoints")
+    region = box or lasso
+    if not region or "x" not in region or "y" not in region:
+        return None
+    points, corners = [], []
+    for axis, column, log in zip("xy", (settings.x, settings.y), settings.log("2d")):
+        values, bounds = table[column].to_numpy(dtype=float), np.asarray(region[axis], dtype=float)
+        if log:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values, bounds = np.log10(values), np.log10(bounds)
+        points.append(values)
+        corners.append(bounds)
+    (x, y), (cx, cy) = points, corners
+    if box:
+        return (x >= cx.min()) & (x <= cx.max()) & (y >= cy.min()) & (y <= cy.max())
+    inside = np.zeros(len(table), dtype=bool)  # even-odd rule: a ray to the right crosses the edges an odd number
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for x0, y0, x1, y1 in zip(cx, cy, np.roll(cx, 1), np.roll(cy, 1)):
+            inside ^= ((y0 > y) != (y1 > y)) & (x < (x1 - x0) * (y - y0) / (y1 - y0) + x0)
+    return inside
+
+
 def selection_csv(catalog: Catalog, settings: Settings, brushes: dict | None, selected) -> str:
-    """CSV of the designs in view (lasso/box-selected ones if any), with their Pareto rank."""
+    """CSV of the designs in view (those a lasso or box encloses, or the points clicked into the
+    selection, if any), with their Pareto rank."""
     table = view_table(catalog, settings, "2d", brushes)
+    region = enclosed(table, settings, selected or {})
     keys = [point_key(catalog, settings.workloads, {"points": [point]}) for point in (selected or {}).get("points", [])]
-    if keys:
+    if region is not None:
+        table = table[region]
+    elif keys:
         table = table[table["key"].isin(keys)]
     buffer = io.StringIO()
     table.to_csv(buffer, index=False)
