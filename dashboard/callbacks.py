@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import plotly.io
-from dash import ALL, Dash, Input, Output, State, ctx, no_update
+from dash import ALL, Dash, Input, Output, Patch, State, ctx, no_update
 
 from dashboard import figures
 from dashboard.data import Catalog, Limits, designs, select, varying
@@ -108,6 +108,13 @@ def view_figure(catalog: Catalog, settings: Settings, view: str, brushes: dict |
                                 picked)
 
 
+def picked_patch(table: pd.DataFrame, settings: Settings, picked: list[str]) -> Patch:
+    """The 2-D figure's change when the picked designs change: its first trace, the rings, only."""
+    patch = Patch()
+    patch["data"][0].update(figures.picked_points(table[table["key"].isin(picked)], settings.x, settings.y))
+    return patch
+
+
 def selection_info(catalog: Catalog, settings: Settings, brushes: dict | None, table: pd.DataFrame) -> str:
     """How many designs the views show (`table`: the 2-D view's) and how many are on the front."""
     total = len(designs(catalog, settings.workloads))
@@ -123,6 +130,15 @@ def initial_view(catalog: Catalog) -> tuple:
                         y_options=("max",) if catalog.maximize(y) else (), limits=tuple(default_limits(catalog)))
     table = view_table(catalog, settings, "2d", {})
     return view_figure(catalog, settings, "2d", {}, [], table=table), selection_info(catalog, settings, {}, table)
+
+
+def redraw_key(wanted: bool, inputs: list, drawn: str | None) -> str | None:
+    """The settings (`inputs`, as text) a view is to be drawn with, or None when it need not be: it is
+    not `wanted` (shown, or drawn in the background), or it is drawn with these settings already."""
+    if not wanted:
+        return None
+    key = json.dumps(inputs, sort_keys=True, default=str)
+    return None if key == drawn else key
 
 
 def brushes_after(brushes: dict, restyle, dimensions: list[str]) -> dict:
@@ -303,27 +319,47 @@ def register(app: Dash, catalog: Catalog) -> None:
         settings = Settings.from_controls(*values[:count])
         brushes, picked = values[count:]
         table = view_table(catalog, settings, "2d", brushes)
+        if ctx.triggered_id == "picked" and not table.empty:  # only the rings move
+            return picked_patch(table, settings, picked or []), no_update
         return (view_figure(catalog, settings, "2d", brushes, picked or [], table=table),
                 selection_info(catalog, settings, brushes, table))
 
-    @app.callback(Output("graph-3d", "figure"), *controls, Input("brushes", "data"), Input("view", "value"),
+    # the 3-D and parallel views are drawn once in the background after the first paint, then again only
+    # when shown with other settings than they were drawn with (`drawn-*` holds those settings)
+    @app.callback(Output("graph-3d", "figure"), Output("drawn-3d", "data"), *controls, Input("brushes", "data"),
+                  Input("view", "value"), Input("background-views", "data"), State("drawn-3d", "data"),
                   prevent_initial_call=True)
     def _front_3d(*values):
-        brushes, view = values[count:]
-        if view != "3d":
-            return no_update
-        return view_figure(catalog, Settings.from_controls(*values[:count]), "3d", brushes, [])
+        brushes, view, _, drawn = values[count:]
+        key = redraw_key(view == "3d" or ctx.triggered_id == "background-views", values[:count + 1], drawn)
+        if key is None:
+            return no_update, no_update
+        return view_figure(catalog, Settings.from_controls(*values[:count]), "3d", brushes, []), key
 
-    @app.callback(Output("graph-parallel", "figure"), *controls, Input("parallel-dims", "value"),
-                  Input("view", "value"), Input("clear-brushes", "n_clicks"), State("brushes", "data"),
+    @app.callback(Output("graph-parallel", "figure"), Output("drawn-parallel", "data"), *controls,
+                  Input("parallel-dims", "value"), Input("view", "value"), Input("clear-brushes", "n_clicks"),
+                  Input("background-views", "data"), State("brushes", "data"), State("drawn-parallel", "data"),
                   prevent_initial_call=True)
     def _parallel(*values):
-        chosen, view, _, brushes = values[count:]
-        if view != "parallel":
-            return no_update
-        clear = ctx.triggered_id == "clear-brushes"
-        return view_figure(catalog, Settings.from_controls(*values[:count]), "parallel", None if clear else brushes,
-                           [], chosen)
+        chosen, view, _, _, brushes, drawn = values[count:]
+        brushes = None if ctx.triggered_id == "clear-brushes" else brushes
+        key = redraw_key(view == "parallel" or ctx.triggered_id == "background-views",
+                         [*values[:count], chosen, brushes], drawn)
+        if key is None:
+            return no_update, no_update
+        return view_figure(catalog, Settings.from_controls(*values[:count]), "parallel", brushes, [], chosen), key
+
+    app.clientside_callback(  # show the chosen view, hide the others (they stay drawn)
+        "function(view) { return %s.map(function(v) { return v === view ? 'pane' : 'pane hidden'; }); }"
+        % json.dumps(list(GRAPHS)), *[Output(f"pane-{view}", "className") for view in GRAPHS], Input("view", "value"))
+
+    app.clientside_callback(  # once, when the browser is first idle after drawing the 2-D view
+        """function(figure, done) {
+            if (done) { return window.dash_clientside.no_update; }
+            return new Promise(function(resolve) {
+                (window.requestIdleCallback || setTimeout)(function() { resolve(Date.now()); });
+            });
+        }""", Output("background-views", "data"), Input("graph-2d", "figure"), State("background-views", "data"))
 
     @app.callback(Output("brushes", "data"), Input("graph-parallel", "restyleData"),
                   Input("clear-brushes", "n_clicks"), Input("parallel-dims", "value"), *controls_state,

@@ -26,7 +26,7 @@ FADED_OPACITY = 0.35
 THIN_ABOVE = 5_000           # a cloud of more dominated designs than this is drawn one per grid cell
 CLOUD_CELLS_2D = (500, 250)  # cells of about 2 px on the page's plot
 CLOUD_CELLS_3D = (100, 100, 100)
-MAX_PARALLEL_LINES = 2_000  # parallel coordinates slow down past this: the front is always drawn whole,
+MAX_PARALLEL_LINES = 300    # parallel coordinates slow down past this: the front is always drawn whole,
                             # dominated designs as a fixed-seed sample (the title says so)
 MARGIN = dict(l=60, r=20, t=95, b=50)
 TOP_LEGEND = dict(orientation="h", x=0, y=1.01, yanchor="bottom")
@@ -140,7 +140,7 @@ def front_figure(table: pd.DataFrame, x: str, y: str, labels: dict[str, str], lo
                  log_y: bool = False, color: str | None = None, symbol: str | None = None,
                  highlight: list[str] = ()) -> go.Figure:
     """Designs on two objectives: the front solid (and joined by a line), dominated designs faded
-    (a large cloud thinned to one per screen cell, `thin_cloud`)."""
+    (a large cloud thinned to one per grid cell, `thin_cloud`), the `highlight` keys ringed."""
     if table.empty:
         return empty_figure("no design meets the constraints")
     designs_count, front_count = len(table), int((table["pareto_rank"] == 0).sum())
@@ -151,7 +151,9 @@ def front_figure(table: pd.DataFrame, x: str, y: str, labels: dict[str, str], lo
     symbols = _symbols(table, symbol, SYMBOLS_2D)
     # float32 halves what travels and draws the same (7 digits; the hover shows 4)
     xs, ys = table[x].to_numpy(dtype=np.float32), table[y].to_numpy(dtype=np.float32)
-    figure = go.Figure()
+    figure = go.Figure(go.Scattergl(**picked_points(picked_rows, x, y), mode="markers", name="picked",
+                                    hovertemplate=template, marker=dict(size=16, color="rgba(0,0,0,0)",
+                                                                        line=dict(width=2.5, color="#d62728"))))
     for name, rows, pick, on_front, marker in _marker_groups(table, front, color, symbols, sizes=(6, 9)):
         marker.update(opacity=1.0 if on_front else FADED_OPACITY,
                       line=dict(width=1, color="#222") if on_front else dict(width=0))
@@ -162,12 +164,6 @@ def front_figure(table: pd.DataFrame, x: str, y: str, labels: dict[str, str], lo
     order = np.argsort(xs[front], kind="stable")
     figure.add_trace(go.Scattergl(x=xs[front][order], y=ys[front][order], mode="lines", hoverinfo="skip",
                                   line=dict(color="#333", width=1, dash="dot"), name="Pareto front"))
-    if len(picked_rows):
-        figure.add_trace(go.Scattergl(x=picked_rows[x].to_numpy(dtype=float), y=picked_rows[y].to_numpy(dtype=float),
-                                      mode="markers", name="picked", customdata=_hover(picked_rows, {}, labels)[0],
-                                      hovertemplate=template,
-                                      marker=dict(size=16, color="rgba(0,0,0,0)",
-                                                  line=dict(width=2.5, color="#d62728"))))
     figure.update_layout(template="plotly_white", margin=MARGIN, clickmode="event+select", dragmode="lasso",
                          uirevision=f"{x}|{y}", legend=dict(itemsizing="constant"),
                          title=dict(text=f"{front_count} on the front of {designs_count:,} designs"
@@ -175,6 +171,12 @@ def front_figure(table: pd.DataFrame, x: str, y: str, labels: dict[str, str], lo
     figure.update_xaxes(title=labels.get(x, x), type="log" if log_x else "linear")
     figure.update_yaxes(title=labels.get(y, y), type="log" if log_y else "linear")
     return figure
+
+
+def picked_points(picked: pd.DataFrame, x: str, y: str) -> dict:
+    """The 2-D view's first trace, rings around the picked designs (a pick changes only this trace)."""
+    return dict(x=picked[x].to_numpy(dtype=float).tolist(), y=picked[y].to_numpy(dtype=float).tolist(),
+                customdata=picked.index.to_numpy(dtype=np.int64).tolist(), showlegend=len(picked) > 0)
 
 
 def thin(table: pd.DataFrame, limit: int) -> tuple[pd.DataFrame, str]:

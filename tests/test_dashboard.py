@@ -272,7 +272,7 @@ def test_front_figure_draws_the_front_solid_and_the_rest_faded(catalog):
     figure = cb.view_figure(catalog, settings(), "2d", {}, [])
     table = cb.view_table(catalog, settings(), "2d", {})
     front = [t for t in figure.data if t.name.endswith("(front)")]
-    faded = [t for t in figure.data if t.mode == "markers" and not t.name.endswith("(front)")]
+    faded = [t for t in figure.data if t.mode == "markers" and not t.name.endswith("(front)") and t.name != "picked"]
     assert all(t.type == "scattergl" for t in front + faded)
     assert sum(len(t.x) for t in front) == (table["pareto_rank"] == 0).sum()
     assert sum(len(t.x) for t in front + faded) == len(table)
@@ -353,8 +353,15 @@ def test_colour_symbol_log_axes_and_picks(catalog):
         == {"circle", "square"}
     assert figure.layout.xaxis.type == "log" and figure.layout.yaxis.type == "linear"
     assert len(next(t for t in figure.data if t.name == "picked").x) == 2
+    # a pick changes the rings only (the first trace): the patch is what a redraw would send
+    s = settings(color="array.dataflow", symbol="array.cols", x_options=("log",))
+    patch = cb.picked_patch(cb.view_table(catalog, s, "2d", {}), s, picked[:1]).to_plotly_json()
+    rings = figure.data[0]
+    assert rings.name == "picked" and patch["operations"][0]["location"] == ["data", 0]
+    assert patch["operations"][0]["params"]["value"]["x"] == [rings.x[0]]
+    assert patch["operations"][0]["params"]["value"]["customdata"] == [rings.customdata[0]]
     continuous = cb.view_figure(catalog, settings(color="power_w"), "2d", {}, [])
-    assert continuous.data[0].marker.colorscale is not None
+    assert continuous.data[1].marker.colorscale is not None  # data[0]: the picked rings
 
 
 def test_three_objective_view_ranks_over_three(catalog):
@@ -429,7 +436,7 @@ def test_two_stores_are_told_apart(tmp_path, store):
     assert table["key"].is_unique and table["design_id"].duplicated().any()
     figure = cb.view_figure(catalog, settings(color="store"), "2d", {}, [])
     assert {t.name.removesuffix(" (front)") for t in figure.data if t.mode == "markers"} \
-        == {"store=store", "store=store-2"}
+        == {"store=store", "store=store-2", "picked"}
     assert cb.hover_text(catalog, table["key"].iloc[-1]).startswith("store-2:")
 
 
