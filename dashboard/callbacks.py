@@ -284,8 +284,7 @@ def enclosed(table: pd.DataFrame, settings: Settings, selected: dict) -> np.ndar
 
 
 def selection_csv(catalog: Catalog, settings: Settings, brushes: dict | None, selected) -> str:
-    """CSV of the designs in view (those a lasso or box encloses, or the points clicked into the
-    selection, if any), with their Pareto rank."""
+    """CSV of the designs in view (those a lasso or box encloses, if any), with their Pareto rank."""
     table = view_table(catalog, settings, "2d", brushes)
     region = enclosed(table, settings, selected or {})
     keys = [point_key(catalog, settings.workloads, {"points": [point]}) for point in (selected or {}).get("points", [])]

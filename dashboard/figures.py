@@ -164,7 +164,7 @@ def front_figure(table: pd.DataFrame, x: str, y: str, labels: dict[str, str], lo
     order = np.argsort(xs[front], kind="stable")
     figure.add_trace(go.Scattergl(x=xs[front][order], y=ys[front][order], mode="lines", hoverinfo="skip",
                                   line=dict(color="#333", width=1, dash="dot"), name="Pareto front"))
-    figure.update_layout(template="plotly_white", margin=MARGIN, clickmode="event+select", dragmode="lasso",
+    figure.update_layout(template="plotly_white", margin=MARGIN, clickmode="event", dragmode="lasso",
                          uirevision=f"{x}|{y}", legend=dict(itemsizing="constant"),
                          title=dict(text=f"{front_count} on the front of {designs_count:,} designs"
                                          + (f"<br><sup>{note}</sup>" if note else ""), x=0.01))
@@ -187,7 +187,8 @@ def thin(table: pd.DataFrame, limit: int) -> tuple[pd.DataFrame, str]:
     rest = np.flatnonzero(~front)
     keep = np.sort(np.concatenate([np.flatnonzero(front), np.random.default_rng(0).choice(
         rest, size=max(0, min(len(rest), limit - int(front.sum()))), replace=False)]))
-    return table.iloc[keep], f" (drawn: the front and a sample, {len(keep):,} in all)"
+    return table.iloc[keep], (f"drawn: every front design and a fixed-seed sample of the rest, {len(keep):,} of "
+                              f"{len(table):,}; brushes and CSV export cover all")
 
 
 def front_3d_figure(table: pd.DataFrame, x: str, y: str, z: str, labels: dict[str, str],
@@ -249,9 +250,9 @@ def parallel_figure(table: pd.DataFrame, dimensions: list[str], labels: dict[str
     on_front = (table["pareto_rank"] == 0).to_numpy(dtype=np.uint8)
     figure = go.Figure(go.Parcoords(dimensions=axes, labelangle=-12 if len(axes) > 7 else 0, line=dict(
         color=on_front, colorscale=[[0, "#9ecae1"], [1, "#d62728"]], cmin=0, cmax=1)))
-    figure.update_layout(template="plotly_white", margin=dict(l=70, r=70, t=70, b=30),
-                         title=dict(text=f"{designs_count:,} designs{note}, front in red; drag along an axis "
-                                         "to brush (filters every view)", x=0.01))
+    figure.update_layout(template="plotly_white", margin=dict(l=70, r=70, t=110, b=30),
+                         title=dict(text=f"{designs_count:,} designs, front in red; drag along an axis to brush "
+                                         "(filters every view)" + (f"<br><sup>{note}</sup>" if note else ""), x=0.01))
     return figure
 
 

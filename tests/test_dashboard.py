@@ -320,6 +320,11 @@ def test_the_thinned_2d_view_states_what_it_draws_and_keeps_the_picks():
         in figure.layout.title.text
     assert len(next(t for t in figure.data if t.name == "picked").x) == 3  # picks are drawn thinned or not
     assert all(isinstance(row, int) for t in figure.data if t.mode == "markers" for row in t.customdata)
+    parallel = figures.parallel_figure(table, ["a", "b", "g"], {})
+    lines = figures.MAX_PARALLEL_LINES
+    assert len(parallel.data[0].dimensions[0].values) == lines
+    assert (parallel.data[0].line.color == 1).sum() == (table["pareto_rank"] == 0).sum()  # the whole front, in red
+    assert f"a fixed-seed sample of the rest, {lines:,} of {len(table):,}" in parallel.layout.title.text
 
 
 def test_a_box_or_lasso_selection_exports_every_enclosed_design(catalog):
