@@ -2,7 +2,7 @@
 
 The page loads `assets/plotly-quarch.min.js`, a plotly.js with only the traces the dashboard draws
 (built by `plotlyjs/build.mjs`): starting plotly.js is most of a page's first paint, and this
-bundle starts in about half the time of the full one. dcc.Graph uses a `window.Plotly` that is
+bundle starts in about a third of the time of the full one. dcc.Graph uses a `window.Plotly` that is
 already there; when the installed Python plotly ships a different plotly.js than the bundle was
 built from, the bundle is left out and dcc.Graph loads Python plotly's full plotly.js as usual.
 """
