@@ -25,8 +25,8 @@ MAX_CATEGORIES = 12      # a numeric column with at most this many (repeated) va
 FADED_OPACITY = 0.35
 THIN_ABOVE = 5_000           # a cloud of more dominated designs than this is drawn one per grid cell
 CLOUD_CELLS_2D = (500, 250)  # cells of about 2 px on the page's plot
-CLOUD_CELLS_3D = (100, 100, 100)
-MAX_PARALLEL_LINES = 300    # parallel coordinates slow down past this: the front is always drawn whole,
+CLOUD_CELLS_3D = (32, 32, 32)    # cells of about 15 px across the 3-D box
+MAX_PARALLEL_LINES = 200    # parallel coordinates slow down past this: the front is always drawn whole,
                             # dominated designs as a fixed-seed sample (the title says so)
 MARGIN = dict(l=60, r=20, t=95, b=50)
 TOP_LEGEND = dict(orientation="h", x=0, y=1.01, yanchor="bottom")
