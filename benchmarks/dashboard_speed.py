@@ -13,7 +13,8 @@ browser's side:
   parallel views are drawn too (hidden, in the background: the page draws them when the browser is
   first idle after the first paint); the interactions below start from that settled page;
 - interactions, each until the browser has drawn the result: changing the X objective,
-  tightening a constraint, the 3-objective view and parallel coordinates (each until it shows the
+  tightening a constraint, zooming into the lower-left quarter of the 2-D view (the thinned cloud is
+  redrawn finer: until the points drawn change), the 3-objective view and parallel coordinates (each until it shows the
   constrained designs: drawn behind before the constraint, they are redrawn when shown), clicking a point until
   its detail view is up (a replicated design cannot be re-simulated as stored, so the panel
   says why: this times the round trip, not a simulation), and the CSV export until the file
@@ -46,6 +47,10 @@ from dashboard import callbacks as cb  # noqa: E402
 from dashboard.app import make_app, running  # noqa: E402
 from dashboard.data import Limits, designs, load_catalog  # noqa: E402
 from dashboard.layout import default_limits  # noqa: E402
+
+
+FIGURE_POINTS = """document.querySelector('#graph-2d .js-plotly-plot')._fullData
+    .filter(t => t.mode === 'markers' && t.name !== 'picked').reduce((n, t) => n + t._length, 0)"""
 
 
 def timed(action) -> float:
@@ -121,6 +126,18 @@ def main() -> None:
             page.locator(f"[id='{high}']").press("Enter")
             title_is(page, "graph-2d", f"of {len(expected):,} designs")
         figures["tighten a constraint"] = timed(constraint)
+
+        drawn = figure_state(page)["points"]
+
+        def zoom():  # into the lower-left quarter: the thinned cloud is redrawn with cells over the zoomed ranges
+            page.evaluate("""() => { const g = document.querySelector('#graph-2d .js-plotly-plot');
+                const [x0, x1] = g._fullLayout.xaxis.range, [y0, y1] = g._fullLayout.yaxis.range;
+                window.Plotly.relayout(g, {'xaxis.range': [x0, x0 + (x1 - x0) / 4],
+                                           'yaxis.range': [y0, y0 + (y1 - y0) / 4]}); }""")
+            page.wait_for_function(f"() => {FIGURE_POINTS} !== {drawn}", timeout=60_000)
+        figures["zoom into the cloud"] = timed(zoom)
+        page.dblclick("#graph-2d .nsewdrag")  # back to the whole range, redrawn as before
+        page.wait_for_function(f"() => {FIGURE_POINTS} === {drawn}", timeout=60_000)
 
         position = front_point_position(page)
         page.mouse.move(*position)  # aimed when the hover panel names a design

@@ -92,8 +92,10 @@ def parallel_dimensions(catalog: Catalog, settings: Settings, chosen: list[str] 
 
 
 def view_figure(catalog: Catalog, settings: Settings, view: str, brushes: dict | None, picked: list[str],
-                chosen_dimensions: list[str] | None = None, table: pd.DataFrame | None = None):
-    """The figure of `view` (2d, 3d or parallel); `table`: its `view_table` if already made."""
+                chosen_dimensions: list[str] | None = None, table: pd.DataFrame | None = None,
+                zoom: dict | None = None):
+    """The figure of `view` (2d, 3d or parallel); `table`: its `view_table` if already made; `zoom`:
+    the 2-D view's zoomed ranges (`zoomed_ranges`)."""
     names = labels(catalog)
     if view == "parallel":  # brushes are drawn on it, not applied to it
         table = view_table(catalog, settings, "2d", None)
@@ -105,7 +107,23 @@ def view_figure(catalog: Catalog, settings: Settings, view: str, brushes: dict |
                                        settings.color, settings.symbol)
     log_x, log_y = settings.log("2d")
     return figures.front_figure(table, settings.x, settings.y, names, log_x, log_y, settings.color, settings.symbol,
-                                picked)
+                                picked, zoom)
+
+
+def zoomed_ranges(relayout: dict | None) -> dict | None:
+    """{"x": (low, high), "y": ...} that a zoom or pan of the 2-D view set (axis units: log10 on a log
+    axis), {} when it went back to autorange, None when the event is not about the axes' ranges."""
+    relayout = relayout or {}
+    if not any(key.startswith(("xaxis.range", "yaxis.range", "xaxis.autorange", "yaxis.autorange"))
+               for key in relayout):
+        return None
+    ranges = {}
+    for axis in "xy":
+        pair = relayout.get(f"{axis}axis.range") or [relayout.get(f"{axis}axis.range[0]"),
+                                                     relayout.get(f"{axis}axis.range[1]")]
+        if None not in pair and not relayout.get(f"{axis}axis.autorange"):
+            ranges[axis] = (float(pair[0]), float(pair[1]))
+    return ranges
 
 
 def picked_patch(table: pd.DataFrame, settings: Settings, picked: list[str]) -> Patch:
@@ -313,14 +331,18 @@ def register(app: Dash, catalog: Catalog) -> None:
     count = len(VIEW_CONTROLS)
 
     @app.callback(Output("graph-2d", "figure"), Output("selection-info", "children"),
-                  *controls, Input("brushes", "data"), Input("picked", "value"), prevent_initial_call=True)
+                  *controls, Input("brushes", "data"), Input("picked", "value"), Input("graph-2d", "relayoutData"),
+                  prevent_initial_call=True)
     def _front(*values):  # the page opens with `initial_view`
         settings = Settings.from_controls(*values[:count])
-        brushes, picked = values[count:]
+        brushes, picked, relayout = values[count:]
         table = view_table(catalog, settings, "2d", brushes)
+        zoom = zoomed_ranges(relayout) if ctx.triggered_id == "graph-2d" else None
+        if ctx.triggered_id == "graph-2d" and (zoom is None or (table["pareto_rank"] > 0).sum() <= figures.THIN_ABOVE):
+            return no_update, no_update  # not a zoom, or nothing thinned to redraw
         if ctx.triggered_id == "picked" and not table.empty:  # only the rings move
             return picked_patch(table, settings, picked or []), no_update
-        return (view_figure(catalog, settings, "2d", brushes, picked or [], table=table),
+        return (view_figure(catalog, settings, "2d", brushes, picked or [], table=table, zoom=zoom),
                 selection_info(catalog, settings, brushes, table))
 
     # the 3-D and parallel views are drawn once in the background after the first paint, then again only

@@ -58,24 +58,28 @@ def _hover(table: pd.DataFrame, axes: dict[str, str], labels: dict[str, str]):
     return np.array(rows, dtype=object), "<br>".join(lines) + "<br>%{fullData.name}<extra></extra>"
 
 
-def grid_cells(columns: list[np.ndarray], logs: list[bool], cells: tuple[int, ...]) -> np.ndarray:
-    """Each row's cell on a grid of `cells` spanning the rows' range on every axis (in log10 on a log axis)."""
+def grid_cells(columns: list[np.ndarray], logs: list[bool], cells: tuple[int, ...], spans=None) -> np.ndarray:
+    """Each row's cell on a grid of `cells` spanning, on every axis (in log10 on a log axis), its given
+    (low, high) span or else the rows' range; rows outside a span fall in its edge cells."""
     index = np.zeros(len(columns[0]), dtype=np.int64)
-    for values, log, count in zip(columns, logs, cells):
+    for values, log, count, given in zip(columns, logs, cells, spans or [None] * len(cells)):
         if log:
             values = np.log10(np.where(values > 0, values, np.nan))
         finite = values[np.isfinite(values)]
         low, span = (finite.min(), np.ptp(finite) or 1.0) if len(finite) else (0.0, 1.0)
+        if given is not None:
+            low, span = min(given), abs(given[1] - given[0]) or 1.0
         cell = np.nan_to_num((values - low) / span * count, nan=0.0)
         index = index * count + np.clip(cell, 0, count - 1).astype(np.int64)
     return index
 
 
 def thin_cloud(table: pd.DataFrame, axes: list[str], logs: list[bool], color: str | None, symbol: str | None,
-               cells: tuple[int, ...], limit: int) -> tuple[pd.DataFrame, str]:
+               cells: tuple[int, ...], limit: int, spans=None) -> tuple[pd.DataFrame, str]:
     """Every front design, and of the dominated ones (when more than `limit`) one per grid cell for each
     colour and symbol: the lowest-ranked, then the first. The cloud looks the same at the page's size,
-    with a fraction of the points to send and draw; and a note saying so."""
+    with a fraction of the points to send and draw; and a note saying so. `spans`: the grid's
+    (low, high) per axis (a zoomed view's ranges), else the designs' range."""
     front = table["pareto_rank"].to_numpy() == 0
     if (~front).sum() <= limit:
         return table, ""
@@ -85,7 +89,7 @@ def thin_cloud(table: pd.DataFrame, axes: list[str], logs: list[bool], color: st
     if symbol in table.columns:
         group = group * (len(table) + 1) + pd.factorize(table[symbol].astype(str))[0]
     key = pd.factorize(group)[0] * int(np.prod(cells)) + grid_cells(
-        [table[a].to_numpy(dtype=float) for a in axes], logs, cells)
+        [table[a].to_numpy(dtype=float) for a in axes], logs, cells, spans)
     order = np.lexsort((np.arange(len(table)), table["pareto_rank"].to_numpy()))
     order = order[~front[order]]
     kept = front.copy()
@@ -138,14 +142,16 @@ def _marker_groups(table: pd.DataFrame, front: np.ndarray, color: str | None, sy
 
 def front_figure(table: pd.DataFrame, x: str, y: str, labels: dict[str, str], log_x: bool = False,
                  log_y: bool = False, color: str | None = None, symbol: str | None = None,
-                 highlight: list[str] = ()) -> go.Figure:
+                 highlight: list[str] = (), zoom: dict | None = None) -> go.Figure:
     """Designs on two objectives: the front solid (and joined by a line), dominated designs faded
-    (a large cloud thinned to one per grid cell, `thin_cloud`), the `highlight` keys ringed."""
+    (a large cloud thinned to one per grid cell, `thin_cloud`, over the `zoom` ranges {"x": (low,
+    high), "y": ...} in axis units when zoomed), the `highlight` keys ringed."""
     if table.empty:
         return empty_figure("no design meets the constraints")
     designs_count, front_count = len(table), int((table["pareto_rank"] == 0).sum())
     picked_rows = table[table["key"].isin(highlight)] if highlight else table.iloc[:0]
-    table, note = thin_cloud(table, [x, y], [log_x, log_y], color, symbol, CLOUD_CELLS_2D, THIN_ABOVE)
+    table, note = thin_cloud(table, [x, y], [log_x, log_y], color, symbol, CLOUD_CELLS_2D, THIN_ABOVE,
+                             [(zoom or {}).get("x"), (zoom or {}).get("y")])
     front = (table["pareto_rank"] == 0).to_numpy()
     data, template = _hover(table, {"x": x, "y": y}, labels)
     symbols = _symbols(table, symbol, SYMBOLS_2D)

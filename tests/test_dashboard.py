@@ -327,6 +327,22 @@ def test_the_thinned_2d_view_states_what_it_draws_and_keeps_the_picks():
     assert f"a fixed-seed sample of the rest, {lines:,} of {len(table):,}" in parallel.layout.title.text
 
 
+def test_a_zoom_redraws_the_thinned_cloud_over_the_zoomed_ranges():
+    assert cb.zoomed_ranges({"autosize": True}) is None and cb.zoomed_ranges(None) is None
+    assert cb.zoomed_ranges({"xaxis.autorange": True, "yaxis.autorange": True}) == {}
+    assert cb.zoomed_ranges({"xaxis.range[0]": 1, "xaxis.range[1]": 2}) == {"x": (1.0, 2.0)}
+    assert cb.zoomed_ranges({"xaxis.range": [0, 1], "yaxis.range": [3, 4]}) == {"x": (0.0, 1.0), "y": (3.0, 4.0)}
+    table = big_cloud()
+    window = {"x": (0.0, float(table["a"].quantile(0.3))), "y": (0.0, float(table["b"].quantile(0.3)))}
+
+    def drawn_inside(figure) -> int:
+        return sum(int(((np.asarray(t.x) <= window["x"][1]) & (np.asarray(t.y) <= window["y"][1])).sum())
+                   for t in figure.data if t.mode == "markers" and t.name != "picked")
+    whole, zoomed = figures.front_figure(table, "a", "b", {}), figures.front_figure(table, "a", "b", {}, zoom=window)
+    inside = int(((table["a"] <= window["x"][1]) & (table["b"] <= window["y"][1])).sum())
+    assert drawn_inside(whole) < drawn_inside(zoomed) <= inside  # finer cells where the view is
+
+
 def test_a_box_or_lasso_selection_exports_every_enclosed_design(catalog):
     table = cb.view_table(catalog, settings(), "2d", {})
     x, y = table["latency_s"], table["energy_j"]
