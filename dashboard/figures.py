@@ -176,6 +176,9 @@ def front_figure(table: pd.DataFrame, x: str, y: str, labels: dict[str, str], lo
                                          + (f"<br><sup>{note}</sup>" if note else ""), x=0.01))
     figure.update_xaxes(title=labels.get(x, x), type="log" if log_x else "linear")
     figure.update_yaxes(title=labels.get(y, y), type="log" if log_y else "linear")
+    for axis, update in (("x", figure.update_xaxes), ("y", figure.update_yaxes)):
+        if (zoom or {}).get(axis):  # drawn for the zoomed ranges: keep showing them
+            update(range=list(zoom[axis]))
     return figure
 
 
@@ -258,7 +261,8 @@ def parallel_figure(table: pd.DataFrame, dimensions: list[str], labels: dict[str
         color=on_front, colorscale=[[0, "#9ecae1"], [1, "#d62728"]], cmin=0, cmax=1)))
     figure.update_layout(template="plotly_white", margin=dict(l=70, r=70, t=110, b=30),
                          title=dict(text=f"{designs_count:,} designs, front in red; drag along an axis to brush "
-                                         "(filters every view)" + (f"<br><sup>{note}</sup>" if note else ""), x=0.01))
+                                         "(filters every view)" + (f"<br><sup>{note}</sup>" if note else ""), x=0.01,
+                                    y=0.98, yanchor="top"))
     return figure
 
 

@@ -341,6 +341,7 @@ def test_a_zoom_redraws_the_thinned_cloud_over_the_zoomed_ranges():
     whole, zoomed = figures.front_figure(table, "a", "b", {}), figures.front_figure(table, "a", "b", {}, zoom=window)
     inside = int(((table["a"] <= window["x"][1]) & (table["b"] <= window["y"][1])).sum())
     assert drawn_inside(whole) < drawn_inside(zoomed) <= inside  # finer cells where the view is
+    assert zoomed.layout.xaxis.range == window["x"] and whole.layout.xaxis.range is None
 
 
 def test_a_box_or_lasso_selection_exports_every_enclosed_design(catalog):
