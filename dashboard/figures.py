@@ -1,10 +1,11 @@
 """Plotly figures as pure functions of plain data: design tables in, `go.Figure` out.
 
 Design-space views take the table `dashboard.data.select` returns (one row per design, a
-`pareto_rank` column) and draw rank-0 designs solid and dominated ones faded; WebGL traces
-(Scattergl, Parcoords) and numeric-only point data (sent as binary arrays) keep 100 k points
-interactive. Each point's customdata starts with its row label in `dashboard.data.designs`,
-so a click or hover names the design. Detail views take a `sim.result.Result`.
+`pareto_rank` column) and draw rank-0 designs solid and dominated ones faded. WebGL traces
+(Scattergl, Scatter3d, Parcoords), float32 coordinates and, past a few thousand dominated designs,
+a thinned cloud (`thin_cloud`, `thin`; each title says what is drawn) keep 100 k designs
+interactive. Each point's customdata is its row label in `dashboard.data.designs`, so a click or
+hover names the design. Detail views take a `sim.result.Result`.
 """
 from __future__ import annotations
 

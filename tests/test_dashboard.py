@@ -417,6 +417,13 @@ def test_parallel_coordinates_and_brushing_filter_the_other_views(catalog):
     assert len(axes[0].values) == len(table)  # the brush is drawn on it, not applied to it
 
 
+def test_a_hidden_view_is_redrawn_only_when_wanted_with_new_settings():
+    key = cb.redraw_key(True, ["latency_s", {"array.rows": [[20, 40]]}], None)
+    assert key is not None and cb.redraw_key(True, ["latency_s", {"array.rows": [[20, 40]]}], key) is None
+    assert cb.redraw_key(True, ["power_w", {"array.rows": [[20, 40]]}], key) not in (None, key)
+    assert cb.redraw_key(False, ["power_w"], key) is None  # hidden and not drawn in the background
+
+
 def test_settings_from_controls_keep_only_complete_limits():
     s = cb.Settings.from_controls(["resnet18"], "latency_s", ["log"], "energy_j", ["max"], "area_mm2", None, None,
                                   None, ["area_mm2", "power_w", None], [None, "", 1], [5, None, 2])
