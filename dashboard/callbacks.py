@@ -12,9 +12,10 @@ import json
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import plotly.io
-from dash import ALL, Dash, Input, Output, State, ctx, no_update
+from dash import ALL, Dash, Input, Output, Patch, State, ctx, no_update
 
 from dashboard import figures
 from dashboard.data import Catalog, Limits, designs, select, varying
@@ -75,10 +76,6 @@ def labels(catalog: Catalog) -> dict[str, str]:
     return {name: catalog.label(name) for name in catalog.metrics}
 
 
-def hover_parameters(catalog: Catalog, table: pd.DataFrame) -> list[str]:
-    return (["store"] if len(catalog.stores) > 1 else []) + varying(table, catalog.parameters)
-
-
 def view_table(catalog: Catalog, settings: Settings, view: str, brushes: dict | None) -> pd.DataFrame:
     """Designs shown in `view`: within the limits and brushes, ranked over the view's objectives."""
     return select(designs(catalog, settings.workloads), settings.axes(view), settings.maximize(view),
@@ -95,21 +92,45 @@ def parallel_dimensions(catalog: Catalog, settings: Settings, chosen: list[str] 
 
 
 def view_figure(catalog: Catalog, settings: Settings, view: str, brushes: dict | None, picked: list[str],
-                chosen_dimensions: list[str] | None = None, table: pd.DataFrame | None = None):
-    """The figure of `view` (2d, 3d or parallel); `table`: its `view_table` if already made."""
+                chosen_dimensions: list[str] | None = None, table: pd.DataFrame | None = None,
+                zoom: dict | None = None):
+    """The figure of `view` (2d, 3d or parallel); `table`: its `view_table` if already made; `zoom`:
+    the 2-D view's zoomed ranges (`zoomed_ranges`)."""
     names = labels(catalog)
     if view == "parallel":  # brushes are drawn on it, not applied to it
         table = view_table(catalog, settings, "2d", None)
         return figures.parallel_figure(table, parallel_dimensions(catalog, settings, chosen_dimensions), names,
                                        brushes)
     table = view_table(catalog, settings, view, brushes) if table is None else table
-    parameters = hover_parameters(catalog, table)
     if view == "3d":
-        return figures.front_3d_figure(table, settings.x, settings.y, settings.z, names, parameters,
-                                       tuple(settings.log("3d")), settings.color, settings.symbol)
+        return figures.front_3d_figure(table, settings.x, settings.y, settings.z, names, tuple(settings.log("3d")),
+                                       settings.color, settings.symbol)
     log_x, log_y = settings.log("2d")
-    return figures.front_figure(table, settings.x, settings.y, names, parameters, log_x, log_y, settings.color,
-                                settings.symbol, picked)
+    return figures.front_figure(table, settings.x, settings.y, names, log_x, log_y, settings.color, settings.symbol,
+                                picked, zoom)
+
+
+def zoomed_ranges(relayout: dict | None) -> dict | None:
+    """{"x": (low, high), "y": ...} that a zoom or pan of the 2-D view set (axis units: log10 on a log
+    axis), {} when it went back to autorange, None when the event is not about the axes' ranges."""
+    relayout = relayout or {}
+    if not any(key.startswith(("xaxis.range", "yaxis.range", "xaxis.autorange", "yaxis.autorange"))
+               for key in relayout):
+        return None
+    ranges = {}
+    for axis in "xy":
+        pair = relayout.get(f"{axis}axis.range") or [relayout.get(f"{axis}axis.range[0]"),
+                                                     relayout.get(f"{axis}axis.range[1]")]
+        if None not in pair and not relayout.get(f"{axis}axis.autorange"):
+            ranges[axis] = (float(pair[0]), float(pair[1]))
+    return ranges
+
+
+def picked_patch(table: pd.DataFrame, settings: Settings, picked: list[str]) -> Patch:
+    """The 2-D figure's change when the picked designs change: its first trace, the rings, only."""
+    patch = Patch()
+    patch["data"][0].update(figures.picked_points(table[table["key"].isin(picked)], settings.x, settings.y))
+    return patch
 
 
 def selection_info(catalog: Catalog, settings: Settings, brushes: dict | None, table: pd.DataFrame) -> str:
@@ -127,6 +148,15 @@ def initial_view(catalog: Catalog) -> tuple:
                         y_options=("max",) if catalog.maximize(y) else (), limits=tuple(default_limits(catalog)))
     table = view_table(catalog, settings, "2d", {})
     return view_figure(catalog, settings, "2d", {}, [], table=table), selection_info(catalog, settings, {}, table)
+
+
+def redraw_key(wanted: bool, inputs: list, drawn: str | None) -> str | None:
+    """The settings (`inputs`, as text) a view is to be drawn with, or None when it need not be: it is
+    not `wanted` (shown, or drawn in the background), or it is drawn with these settings already."""
+    if not wanted:
+        return None
+    key = json.dumps(inputs, sort_keys=True, default=str)
+    return None if key == drawn else key
 
 
 def brushes_after(brushes: dict, restyle, dimensions: list[str]) -> dict:
@@ -160,18 +190,13 @@ def _ranges(value) -> list[list[float]]:
 
 
 def point_key(catalog: Catalog, workloads, event) -> str | None:
-    """The design key a click or hover names: its customdata starts with the design's row in `designs`."""
+    """The design key a click or hover names: its customdata is the design's row in `designs`."""
     points = (event or {}).get("points") or []
-    data = points[0].get("customdata") if points else None
-    if isinstance(data, dict):  # a typed-array row arrives as {"0": ..., "1": ...}
-        data = [data[k] for k in sorted(data, key=int)]
-    if isinstance(data, (int, float)):  # one number per point
-        data = [data]
-    if not isinstance(data, list) or not data:
+    row = points[0].get("customdata") if points else None
+    if not isinstance(row, (int, float)):
         return None
     table = designs(catalog, tuple(workloads or ()))
-    row = int(data[0])
-    return str(table.at[row, "key"]) if row in table.index else None
+    return str(table.at[int(row), "key"]) if int(row) in table.index else None
 
 
 def hover_text(catalog: Catalog, key: str | None, workloads=()) -> str:
@@ -250,11 +275,40 @@ def compare_children(catalog: Catalog, keys: list[str], workloads: tuple[str, ..
     return compare_panel(table, columns, shown, problems)
 
 
+def enclosed(table: pd.DataFrame, settings: Settings, selected: dict) -> np.ndarray | None:
+    """Which designs of the 2-D view's `table` a box or lasso selection encloses: every one, drawn or
+    thinned away (plotly reports the region in data units; a log axis is straight in log10).
+    None when the selection is not a region (points picked one by one)."""
+    box, lasso = selected.get("range"), selected.get("lassoPoints")
+    region = box or lasso
+    if not region or "x" not in region or "y" not in region:
+        return None
+    points, corners = [], []
+    for axis, column, log in zip("xy", (settings.x, settings.y), settings.log("2d")):
+        values, bounds = table[column].to_numpy(dtype=float), np.asarray(region[axis], dtype=float)
+        if log:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values, bounds = np.log10(values), np.log10(bounds)
+        points.append(values)
+        corners.append(bounds)
+    (x, y), (cx, cy) = points, corners
+    if box:
+        return (x >= cx.min()) & (x <= cx.max()) & (y >= cy.min()) & (y <= cy.max())
+    inside = np.zeros(len(table), dtype=bool)  # even-odd rule: a ray to the right crosses the edges an odd number
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for x0, y0, x1, y1 in zip(cx, cy, np.roll(cx, 1), np.roll(cy, 1)):
+            inside ^= ((y0 > y) != (y1 > y)) & (x < (x1 - x0) * (y - y0) / (y1 - y0) + x0)
+    return inside
+
+
 def selection_csv(catalog: Catalog, settings: Settings, brushes: dict | None, selected) -> str:
-    """CSV of the designs in view (lasso/box-selected ones if any), with their Pareto rank."""
+    """CSV of the designs in view (those a lasso or box encloses, if any), with their Pareto rank."""
     table = view_table(catalog, settings, "2d", brushes)
+    region = enclosed(table, settings, selected or {})
     keys = [point_key(catalog, settings.workloads, {"points": [point]}) for point in (selected or {}).get("points", [])]
-    if keys:
+    if region is not None:
+        table = table[region]
+    elif keys:
         table = table[table["key"].isin(keys)]
     buffer = io.StringIO()
     table.to_csv(buffer, index=False)
@@ -277,32 +331,56 @@ def register(app: Dash, catalog: Catalog) -> None:
     count = len(VIEW_CONTROLS)
 
     @app.callback(Output("graph-2d", "figure"), Output("selection-info", "children"),
-                  *controls, Input("brushes", "data"), Input("picked", "value"), prevent_initial_call=True)
+                  *controls, Input("brushes", "data"), Input("picked", "value"), Input("graph-2d", "relayoutData"),
+                  prevent_initial_call=True)
     def _front(*values):  # the page opens with `initial_view`
         settings = Settings.from_controls(*values[:count])
-        brushes, picked = values[count:]
+        brushes, picked, relayout = values[count:]
         table = view_table(catalog, settings, "2d", brushes)
-        return (view_figure(catalog, settings, "2d", brushes, picked or [], table=table),
+        zoom = zoomed_ranges(relayout) if ctx.triggered_id == "graph-2d" else None
+        if ctx.triggered_id == "graph-2d" and (zoom is None or (table["pareto_rank"] > 0).sum() <= figures.THIN_ABOVE):
+            return no_update, no_update  # not a zoom, or nothing thinned to redraw
+        if ctx.triggered_id == "picked" and not table.empty:  # only the rings move
+            return picked_patch(table, settings, picked or []), no_update
+        return (view_figure(catalog, settings, "2d", brushes, picked or [], table=table, zoom=zoom),
                 selection_info(catalog, settings, brushes, table))
 
-    @app.callback(Output("graph-3d", "figure"), *controls, Input("brushes", "data"), Input("view", "value"),
+    # the 3-D and parallel views are drawn once in the background after the first paint, then again only
+    # when shown with other settings than they were drawn with (`drawn-*` holds those settings)
+    @app.callback(Output("graph-3d", "figure"), Output("drawn-3d", "data"), *controls, Input("brushes", "data"),
+                  Input("view", "value"), Input("background-views", "data"), State("drawn-3d", "data"),
                   prevent_initial_call=True)
     def _front_3d(*values):
-        brushes, view = values[count:]
-        if view != "3d":
-            return no_update
-        return view_figure(catalog, Settings.from_controls(*values[:count]), "3d", brushes, [])
+        brushes, view, _, drawn = values[count:]
+        key = redraw_key(view == "3d" or ctx.triggered_id == "background-views", values[:count + 1], drawn)
+        if key is None:
+            return no_update, no_update
+        return view_figure(catalog, Settings.from_controls(*values[:count]), "3d", brushes, []), key
 
-    @app.callback(Output("graph-parallel", "figure"), *controls, Input("parallel-dims", "value"),
-                  Input("view", "value"), Input("clear-brushes", "n_clicks"), State("brushes", "data"),
+    @app.callback(Output("graph-parallel", "figure"), Output("drawn-parallel", "data"), *controls,
+                  Input("parallel-dims", "value"), Input("view", "value"), Input("clear-brushes", "n_clicks"),
+                  Input("background-views", "data"), State("brushes", "data"), State("drawn-parallel", "data"),
                   prevent_initial_call=True)
     def _parallel(*values):
-        chosen, view, _, brushes = values[count:]
-        if view != "parallel":
-            return no_update
-        clear = ctx.triggered_id == "clear-brushes"
-        return view_figure(catalog, Settings.from_controls(*values[:count]), "parallel", None if clear else brushes,
-                           [], chosen)
+        chosen, view, _, _, brushes, drawn = values[count:]
+        brushes = None if ctx.triggered_id == "clear-brushes" else brushes
+        key = redraw_key(view == "parallel" or ctx.triggered_id == "background-views",
+                         [*values[:count], chosen, brushes], drawn)
+        if key is None:
+            return no_update, no_update
+        return view_figure(catalog, Settings.from_controls(*values[:count]), "parallel", brushes, [], chosen), key
+
+    app.clientside_callback(  # show the chosen view, hide the others (they stay drawn)
+        "function(view) { return %s.map(function(v) { return v === view ? 'pane' : 'pane hidden'; }); }"
+        % json.dumps(list(GRAPHS)), *[Output(f"pane-{view}", "className") for view in GRAPHS], Input("view", "value"))
+
+    app.clientside_callback(  # once, when the browser is first idle after drawing the 2-D view
+        """function(figure, done) {
+            if (done) { return window.dash_clientside.no_update; }
+            return new Promise(function(resolve) {
+                (window.requestIdleCallback || setTimeout)(function() { resolve(Date.now()); });
+            });
+        }""", Output("background-views", "data"), Input("graph-2d", "figure"), State("background-views", "data"))
 
     @app.callback(Output("brushes", "data"), Input("graph-parallel", "restyleData"),
                   Input("clear-brushes", "n_clicks"), Input("parallel-dims", "value"), *controls_state,

@@ -1,10 +1,11 @@
 """Plotly figures as pure functions of plain data: design tables in, `go.Figure` out.
 
 Design-space views take the table `dashboard.data.select` returns (one row per design, a
-`pareto_rank` column) and draw rank-0 designs solid and dominated ones faded; WebGL traces
-(Scattergl, Parcoords) and numeric-only point data (sent as binary arrays) keep 100 k points
-interactive. Each point's customdata starts with its row label in `dashboard.data.designs`,
-so a click or hover names the design. Detail views take a `sim.result.Result`.
+`pareto_rank` column) and draw rank-0 designs solid and dominated ones faded. WebGL traces
+(Scattergl, Scatter3d, Parcoords), float32 coordinates and, past a few thousand dominated designs,
+a thinned cloud (`thin_cloud`, `thin`; each title says what is drawn) keep 100 k designs
+interactive. Each point's customdata is its row label in `dashboard.data.designs`, so a click or
+hover names the design. Detail views take a `sim.result.Result`.
 """
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ SYMBOLS_2D = ("circle", "square", "diamond", "triangle-up", "x", "cross", "trian
 SYMBOLS_3D = ("circle", "square", "diamond", "cross", "x", "circle-open", "square-open", "diamond-open")
 MAX_CATEGORIES = 12      # a numeric column with at most this many (repeated) values is coloured as categories
 FADED_OPACITY = 0.35
-HOVER_PARAMETERS = 10
-HOVER_INLINE_MAX = 20_000  # above this many points, parameters show in the hover panel only (less to send)
-MAX_3D_POINTS = 20_000      # WebGL 3-D and parallel coordinates slow down past these: the front is always
-MAX_PARALLEL_LINES = 2_000  # drawn whole, dominated designs as a fixed-seed sample (the title says so)
+THIN_ABOVE = 5_000           # a cloud of more dominated designs than this is drawn one per grid cell
+CLOUD_CELLS_2D = (500, 250)  # cells of about 2 px on the page's plot
+CLOUD_CELLS_3D = (32, 32, 32)    # cells of about 15 px across the 3-D box
+MAX_PARALLEL_LINES = 200    # parallel coordinates slow down past this: the front is always drawn whole,
+                            # dominated designs as a fixed-seed sample (the title says so)
 MARGIN = dict(l=60, r=20, t=95, b=50)
 TOP_LEGEND = dict(orientation="h", x=0, y=1.01, yanchor="bottom")
 
@@ -47,21 +49,55 @@ def is_categorical(column: pd.Series) -> bool:
     return not numeric or (distinct <= MAX_CATEGORIES and 2 * distinct <= column.count())
 
 
-def _hover(table: pd.DataFrame, axes: dict[str, str], labels: dict[str, str], parameters: list[str]):
-    """customdata (design row, Pareto rank, numeric parameters up to HOVER_INLINE_MAX points) and a
-    hovertemplate naming them; every parameter is listed by the hover panel."""
-    numeric = [p for p in parameters if p in table.columns and pd.api.types.is_numeric_dtype(table[p])
-               and not pd.api.types.is_bool_dtype(table[p])][:HOVER_PARAMETERS if len(table) <= HOVER_INLINE_MAX else 0]
-    # float32 halves what travels; it holds row labels below 2^24 and parameters to 7 digits (hover shows 4)
-    # an object array travels as plain JSON lists: Dash's click and hover data index the figure's own
+def _hover(table: pd.DataFrame, axes: dict[str, str], labels: dict[str, str]):
+    """customdata (each point's row in `dashboard.data.designs`) and a hovertemplate naming the axes
+    and the trace (front or not); the hover panel lists the design's parameters."""
+    # plain JSON ints, not a binary array: Dash's click and hover data index the figure's own
     # customdata, which a binary (base64) array is not, so a click would name no design
-    data = np.empty(len(table), dtype=object)
-    data[:] = np.column_stack([table.index.to_numpy(dtype=np.float32), table["pareto_rank"].to_numpy(dtype=np.float32),
-                               *(table[p].to_numpy(dtype=np.float32) for p in numeric)]).tolist()
+    rows = table.index.to_numpy(dtype=np.int64).tolist()
     lines = [f"{labels.get(column, column)}: %{{{axis}:.4g}}" for axis, column in axes.items()]
-    lines += ["Pareto rank: %{customdata[1]}"]
-    lines += [f"{name}: %{{customdata[{i + 2}]:.4g}}" for i, name in enumerate(numeric)]
-    return data, "<br>".join(lines) + "<extra></extra>"
+    return np.array(rows, dtype=object), "<br>".join(lines) + "<br>%{fullData.name}<extra></extra>"
+
+
+def grid_cells(columns: list[np.ndarray], logs: list[bool], cells: tuple[int, ...], spans=None) -> np.ndarray:
+    """Each row's cell on a grid of `cells` spanning, on every axis (in log10 on a log axis), its given
+    (low, high) span or else the rows' range; rows outside a span fall in its edge cells."""
+    index = np.zeros(len(columns[0]), dtype=np.int64)
+    for values, log, count, given in zip(columns, logs, cells, spans or [None] * len(cells)):
+        if log:
+            values = np.log10(np.where(values > 0, values, np.nan))
+        finite = values[np.isfinite(values)]
+        low, span = (finite.min(), np.ptp(finite) or 1.0) if len(finite) else (0.0, 1.0)
+        if given is not None:
+            low, span = min(given), abs(given[1] - given[0]) or 1.0
+        cell = np.nan_to_num((values - low) / span * count, nan=0.0)
+        index = index * count + np.clip(cell, 0, count - 1).astype(np.int64)
+    return index
+
+
+def thin_cloud(table: pd.DataFrame, axes: list[str], logs: list[bool], color: str | None, symbol: str | None,
+               cells: tuple[int, ...], limit: int, spans=None) -> tuple[pd.DataFrame, str]:
+    """Every front design, and of the dominated ones (when more than `limit`) one per grid cell for each
+    colour and symbol: the lowest-ranked, then the first. The cloud looks the same at the page's size,
+    with a fraction of the points to send and draw; and a note saying so. `spans`: the grid's
+    (low, high) per axis (a zoomed view's ranges), else the designs' range."""
+    front = table["pareto_rank"].to_numpy() == 0
+    if (~front).sum() <= limit:
+        return table, ""
+    group = np.zeros(len(table), dtype=np.int64)
+    if color in table.columns and is_categorical(table[color]):  # a colour scale is not a group
+        group = pd.factorize(table[color].astype(str))[0].astype(np.int64)
+    if symbol in table.columns:
+        group = group * (len(table) + 1) + pd.factorize(table[symbol].astype(str))[0]
+    key = pd.factorize(group)[0] * int(np.prod(cells)) + grid_cells(
+        [table[a].to_numpy(dtype=float) for a in axes], logs, cells, spans)
+    order = np.lexsort((np.arange(len(table)), table["pareto_rank"].to_numpy()))
+    order = order[~front[order]]
+    kept = front.copy()
+    kept[order[np.unique(key[order], return_index=True)[1]]] = True
+    note = (f"drawn: every front design and one dominated design per grid cell, {kept.sum():,} of {len(table):,}; "
+            "CSV export and selections cover all")
+    return table[kept], note
 
 
 def _groups(table: pd.DataFrame, color: str | None):
@@ -105,17 +141,26 @@ def _marker_groups(table: pd.DataFrame, front: np.ndarray, color: str | None, sy
             yield name, rows, pick, on_front, marker
 
 
-def front_figure(table: pd.DataFrame, x: str, y: str, labels: dict[str, str], parameters: list[str],
-                 log_x: bool = False, log_y: bool = False, color: str | None = None, symbol: str | None = None,
-                 highlight: list[str] = ()) -> go.Figure:
-    """Designs on two objectives: the front solid (and joined by a line), dominated designs faded."""
+def front_figure(table: pd.DataFrame, x: str, y: str, labels: dict[str, str], log_x: bool = False,
+                 log_y: bool = False, color: str | None = None, symbol: str | None = None,
+                 highlight: list[str] = (), zoom: dict | None = None) -> go.Figure:
+    """Designs on two objectives: the front solid (and joined by a line), dominated designs faded
+    (a large cloud thinned to one per grid cell, `thin_cloud`, over the `zoom` ranges {"x": (low,
+    high), "y": ...} in axis units when zoomed), the `highlight` keys ringed."""
     if table.empty:
         return empty_figure("no design meets the constraints")
+    designs_count, front_count = len(table), int((table["pareto_rank"] == 0).sum())
+    picked_rows = table[table["key"].isin(highlight)] if highlight else table.iloc[:0]
+    table, note = thin_cloud(table, [x, y], [log_x, log_y], color, symbol, CLOUD_CELLS_2D, THIN_ABOVE,
+                             [(zoom or {}).get("x"), (zoom or {}).get("y")])
     front = (table["pareto_rank"] == 0).to_numpy()
-    data, template = _hover(table, {"x": x, "y": y}, labels, parameters)
+    data, template = _hover(table, {"x": x, "y": y}, labels)
     symbols = _symbols(table, symbol, SYMBOLS_2D)
-    xs, ys = table[x].to_numpy(dtype=float), table[y].to_numpy(dtype=float)
-    figure = go.Figure()
+    # float32 halves what travels and draws the same (7 digits; the hover shows 4)
+    xs, ys = table[x].to_numpy(dtype=np.float32), table[y].to_numpy(dtype=np.float32)
+    figure = go.Figure(go.Scattergl(**picked_points(picked_rows, x, y), mode="markers", name="picked",
+                                    hovertemplate=template, marker=dict(size=16, color="rgba(0,0,0,0)",
+                                                                        line=dict(width=2.5, color="#d62728"))))
     for name, rows, pick, on_front, marker in _marker_groups(table, front, color, symbols, sizes=(6, 9)):
         marker.update(opacity=1.0 if on_front else FADED_OPACITY,
                       line=dict(width=1, color="#222") if on_front else dict(width=0))
@@ -126,18 +171,22 @@ def front_figure(table: pd.DataFrame, x: str, y: str, labels: dict[str, str], pa
     order = np.argsort(xs[front], kind="stable")
     figure.add_trace(go.Scattergl(x=xs[front][order], y=ys[front][order], mode="lines", hoverinfo="skip",
                                   line=dict(color="#333", width=1, dash="dot"), name="Pareto front"))
-    if highlight:
-        picked = table["key"].isin(highlight).to_numpy()
-        figure.add_trace(go.Scattergl(x=xs[picked], y=ys[picked], mode="markers", name="picked",
-                                      customdata=data[picked], hovertemplate=template,
-                                      marker=dict(size=16, color="rgba(0,0,0,0)",
-                                                  line=dict(width=2.5, color="#d62728"))))
-    figure.update_layout(template="plotly_white", margin=MARGIN, clickmode="event+select", dragmode="lasso",
+    figure.update_layout(template="plotly_white", margin=MARGIN, clickmode="event", dragmode="lasso",
                          uirevision=f"{x}|{y}", legend=dict(itemsizing="constant"),
-                         title=dict(text=f"{int(front.sum())} on the front of {len(table):,} designs", x=0.01))
+                         title=dict(text=f"{front_count} on the front of {designs_count:,} designs"
+                                         + (f"<br><sup>{note}</sup>" if note else ""), x=0.01))
     figure.update_xaxes(title=labels.get(x, x), type="log" if log_x else "linear")
     figure.update_yaxes(title=labels.get(y, y), type="log" if log_y else "linear")
+    for axis, update in (("x", figure.update_xaxes), ("y", figure.update_yaxes)):
+        if (zoom or {}).get(axis):  # drawn for the zoomed ranges: keep showing them
+            update(range=list(zoom[axis]))
     return figure
+
+
+def picked_points(picked: pd.DataFrame, x: str, y: str) -> dict:
+    """The 2-D view's first trace, rings around the picked designs (a pick changes only this trace)."""
+    return dict(x=picked[x].to_numpy(dtype=float).tolist(), y=picked[y].to_numpy(dtype=float).tolist(),
+                customdata=picked.index.to_numpy(dtype=np.int64).tolist(), showlegend=len(picked) > 0)
 
 
 def thin(table: pd.DataFrame, limit: int) -> tuple[pd.DataFrame, str]:
@@ -148,21 +197,23 @@ def thin(table: pd.DataFrame, limit: int) -> tuple[pd.DataFrame, str]:
     rest = np.flatnonzero(~front)
     keep = np.sort(np.concatenate([np.flatnonzero(front), np.random.default_rng(0).choice(
         rest, size=max(0, min(len(rest), limit - int(front.sum()))), replace=False)]))
-    return table.iloc[keep], f" (drawn: the front and a sample, {len(keep):,} in all)"
+    return table.iloc[keep], (f"drawn: every front design and a fixed-seed sample of the rest, {len(keep):,} of "
+                              f"{len(table):,}; brushes and CSV export cover all")
 
 
-def front_3d_figure(table: pd.DataFrame, x: str, y: str, z: str, labels: dict[str, str], parameters: list[str],
+def front_3d_figure(table: pd.DataFrame, x: str, y: str, z: str, labels: dict[str, str],
                     log: tuple[bool, bool, bool] = (False, False, False), color: str | None = None,
                     symbol: str | None = None) -> go.Figure:
-    """Designs on three objectives (ranked over all three): the front solid, dominated designs faded."""
+    """Designs on three objectives (ranked over all three): the front solid, dominated designs faded
+    (a large cloud thinned to one per cell of a grid over the box, `thin_cloud`)."""
     if table.empty:
         return empty_figure("no design meets the constraints")
     designs_count = len(table)
-    table, note = thin(table, MAX_3D_POINTS)
+    table, note = thin_cloud(table, [x, y, z], list(log), color, symbol, CLOUD_CELLS_3D, THIN_ABOVE)
     front = (table["pareto_rank"] == 0).to_numpy()
-    data, template = _hover(table, {"x": x, "y": y, "z": z}, labels, parameters)
+    data, template = _hover(table, {"x": x, "y": y, "z": z}, labels)
     symbols = _symbols(table, symbol, SYMBOLS_3D)
-    coords = {axis: table[column].to_numpy(dtype=float) for axis, column in (("x", x), ("y", y), ("z", z))}
+    coords = {axis: table[column].to_numpy(dtype=np.float32) for axis, column in (("x", x), ("y", y), ("z", z))}
     figure = go.Figure()
     for name, _, pick, on_front, marker in _marker_groups(table, front, color, symbols, sizes=(3, 5)):
         figure.add_trace(go.Scatter3d(
@@ -174,7 +225,7 @@ def front_3d_figure(table: pd.DataFrame, x: str, y: str, z: str, labels: dict[st
     figure.update_layout(template="plotly_white", margin=dict(l=0, r=0, t=40, b=0), scene=axes,
                          uirevision=f"{x}|{y}|{z}",
                          title=dict(text=f"{int(front.sum())} on the 3-objective front of {designs_count:,} designs"
-                                         + note, x=0.01))
+                                         + (f"<br><sup>{note}</sup>" if note else ""), x=0.01))
     return figure
 
 
@@ -209,9 +260,10 @@ def parallel_figure(table: pd.DataFrame, dimensions: list[str], labels: dict[str
     on_front = (table["pareto_rank"] == 0).to_numpy(dtype=np.uint8)
     figure = go.Figure(go.Parcoords(dimensions=axes, labelangle=-12 if len(axes) > 7 else 0, line=dict(
         color=on_front, colorscale=[[0, "#9ecae1"], [1, "#d62728"]], cmin=0, cmax=1)))
-    figure.update_layout(template="plotly_white", margin=dict(l=70, r=70, t=70, b=30),
-                         title=dict(text=f"{designs_count:,} designs{note}, front in red; drag along an axis "
-                                         "to brush (filters every view)", x=0.01))
+    figure.update_layout(template="plotly_white", margin=dict(l=70, r=70, t=110, b=30),
+                         title=dict(text=f"{designs_count:,} designs, front in red; drag along an axis to brush "
+                                         "(filters every view)" + (f"<br><sup>{note}</sup>" if note else ""), x=0.01,
+                                    y=0.98, yanchor="top"))
     return figure
 
 

@@ -15,6 +15,7 @@ from workloads.errors import SpecError
 LIMIT_ROWS = 3
 MAX_PICKED = 6
 DEFAULT_Z = ("area_mm2", "power_w", "tops_per_w")
+VIEWS = {"2d": "Pareto front (2 objectives)", "3d": "3 objectives", "parallel": "Parallel coordinates"}
 SUMMARY_METRICS = ("latency_s", "energy_j", "area_mm2", "power_w", "tops", "tops_per_w", "utilization",
                    "throughput_inferences_per_s")
 
@@ -35,6 +36,8 @@ header .summary { font-size: 13px; color: #c9d3de; }
 .problem { background: #fff4e5; border: 1px solid #f0a43a; border-radius: 6px; padding: 10px 14px; margin: 12px 14px; }
 .problem h2 { font-size: 16px; margin: 0 0 6px 0; color: #8a4b00; }
 .problem li { font-family: ui-monospace, monospace; font-size: 13px; }
+.stack { position: relative; }
+.pane.hidden { position: absolute; top: 0; left: 0; right: 0; visibility: hidden; pointer-events: none; }
 .grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 8px; }
 table.facts { border-collapse: collapse; font-size: 12px; }
 table.facts td, table.facts th { border-bottom: 1px solid #eee; padding: 2px 8px; text-align: left; }
@@ -143,17 +146,14 @@ def build_layout(catalog: Catalog, figure=None, info: str = "") -> html.Div:
         html.Button("Figure PNG", id="export-png", n_clicks=0),
         html.Div(info, id="selection-info", className="muted", style={"marginTop": "8px"}),
     ], className="controls")
+    # every view stays mounted, the inactive ones hidden: a WebGL view is built once (its contexts and
+    # shaders), drawn in the background after the first paint, and shown again without redrawing
     views = html.Div([
-        dcc.Tabs(id="view", value="2d", children=[
-            dcc.Tab(label="Pareto front (2 objectives)", value="2d",
-                    children=dcc.Graph(id="graph-2d", figure=figure, style={"height": "620px"},
-                                       config={"displaylogo": False})),
-            dcc.Tab(label="3 objectives", value="3d",
-                    children=dcc.Graph(id="graph-3d", style={"height": "620px"}, config={"displaylogo": False})),
-            dcc.Tab(label="Parallel coordinates", value="parallel",
-                    children=dcc.Graph(id="graph-parallel", style={"height": "620px"},
-                                       config={"displaylogo": False})),
-        ]),
+        dcc.Tabs(id="view", value="2d", children=[dcc.Tab(label=label, value=view) for view, label in VIEWS.items()]),
+        html.Div([html.Div(dcc.Graph(id=f"graph-{view}", figure=figure if view == "2d" else None,
+                                     style={"height": "620px"}, config={"displaylogo": False}),
+                           id=f"pane-{view}", className="pane" if view == "2d" else "pane hidden")
+                  for view in VIEWS], className="stack"),
         html.Div("Hover over a design to see its parameters; click it for its detail.", id="hover-info",
                  className="muted", style={"padding": "4px 8px", "minHeight": "2.6em"}),
     ], className="views")
@@ -173,6 +173,9 @@ def build_layout(catalog: Catalog, figure=None, info: str = "") -> html.Div:
             html.Div(id="detail-body", children=html.Div("Click a design to see it layer by layer.",
                                                          className="muted"))]),
         dcc.Store(id="brushes", data={}),
+        dcc.Store(id="background-views", data=None),
+        dcc.Store(id="drawn-3d", data=None),
+        dcc.Store(id="drawn-parallel", data=None),
         dcc.Store(id="detail-key", data=None),
         dcc.Download(id="download"),
         html.Div(id="png-done", style={"display": "none"}),

@@ -42,6 +42,19 @@ def dominated(values: np.ndarray, i: int) -> bool:
     return bool(((others <= values[i]).all(axis=1) & (others < values[i]).any(axis=1)).any())
 
 
+# --------------------------------------------------------------------------- the page's plotly.js
+
+def test_the_plotly_bundle_is_the_version_python_plotly_draws_for_and_is_left_out_otherwise(catalog, monkeypatch):
+    from plotly.offline import get_plotlyjs_version
+    from dashboard import app
+    assert app.bundle_version() == get_plotlyjs_version(), \
+        "rebuild the bundle: cd dashboard/plotlyjs && npm ci && node build.mjs"
+    assert "plotly-quarch.min.js" in app.make_app(catalog=catalog).server.test_client().get("/").text
+    monkeypatch.setattr(app, "BUNDLE", app.ASSETS / "absent.js")
+    assert not app.bundle_matches()
+    assert "plotly-quarch" not in app.make_app(catalog=catalog).server.test_client().get("/").text
+
+
 # --------------------------------------------------------------------------- loading and selecting
 
 def test_catalog_holds_every_row_with_store_and_key_columns(store, catalog):
@@ -259,15 +272,97 @@ def test_front_figure_draws_the_front_solid_and_the_rest_faded(catalog):
     figure = cb.view_figure(catalog, settings(), "2d", {}, [])
     table = cb.view_table(catalog, settings(), "2d", {})
     front = [t for t in figure.data if t.name.endswith("(front)")]
-    faded = [t for t in figure.data if t.mode == "markers" and not t.name.endswith("(front)")]
+    faded = [t for t in figure.data if t.mode == "markers" and not t.name.endswith("(front)") and t.name != "picked"]
     assert all(t.type == "scattergl" for t in front + faded)
     assert sum(len(t.x) for t in front) == (table["pareto_rank"] == 0).sum()
     assert sum(len(t.x) for t in front + faded) == len(table)
     assert all(t.marker.opacity < 0.5 for t in faded) and all(t.marker.opacity == 1 for t in front)
-    rows = {int(row[0]) for t in front for row in t.customdata}
+    rows = {int(row) for t in front for row in t.customdata}
     assert set(designs(catalog).loc[sorted(rows), "key"]) == set(table.loc[table["pareto_rank"] == 0, "key"])
-    assert "array.rows" in front[0].hovertemplate
+    assert "latency_s [s]" in front[0].hovertemplate and "fullData.name" in front[0].hovertemplate
+    assert "drawn:" not in figure.layout.title.text  # a small store is drawn whole
     assert figure.layout.xaxis.title.text == "latency_s [s]"
+
+
+def big_cloud(count: int = 20_000) -> pd.DataFrame:
+    """`count` designs on two objectives in two groups, ranked (few on the front, a large dominated cloud)."""
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame({"key": [f"s:{i}" for i in range(count)], "a": rng.lognormal(0, 1, count),
+                          "b": rng.lognormal(0, 1, count), "g": rng.choice(["os", "ws"], count)})
+    return select(table, ["a", "b"], [False, False])
+
+
+def test_a_large_cloud_is_drawn_one_dominated_design_per_grid_cell_and_says_so():
+    table = big_cloud()
+    drawn, note = figures.thin_cloud(table, ["a", "b"], [False, True], "g", None, (50, 25), limit=1000)
+    front = table["pareto_rank"] == 0
+    assert set(table.index[front]) <= set(drawn.index)  # the front is always whole
+    # second implementation: per group and cell (b in log10), the lowest-ranked dominated design, then the first
+    cells = pd.DataFrame({"g": table["g"],
+                          "cx": np.minimum(((table["a"] - table["a"].min()) / np.ptp(table["a"]) * 50).astype(int), 49),
+                          "cy": np.minimum(((np.log10(table["b"]) - np.log10(table["b"]).min())
+                                            / np.ptp(np.log10(table["b"])) * 25).astype(int), 24),
+                          "rank": table["pareto_rank"]})[~front]
+    expected = cells.sort_values("rank", kind="stable").groupby(["g", "cx", "cy"]).head(1).index
+    assert set(drawn.index[drawn["pareto_rank"] > 0]) == set(expected)
+    assert len(drawn) < len(table) / 5 and f"{len(drawn):,} of {len(table):,}" in note
+    whole, no_note = figures.thin_cloud(table, ["a", "b"], [False, False], None, None, (50, 25), limit=len(table))
+    assert whole is table and no_note == ""
+
+
+def test_the_thinned_2d_view_states_what_it_draws_and_keeps_the_picks():
+    table = big_cloud()
+    figure = figures.front_figure(table, "a", "b", {}, highlight=list(table["key"].iloc[:3]))
+    drawn = sum(len(t.x) for t in figure.data if t.mode == "markers" and t.name != "picked")
+    assert drawn < len(table) / 5
+    assert f"on the front of {len(table):,} designs" in figure.layout.title.text
+    assert f"drawn: every front design and one dominated design per grid cell, {drawn:,} of {len(table):,}" \
+        in figure.layout.title.text
+    assert len(next(t for t in figure.data if t.name == "picked").x) == 3  # picks are drawn thinned or not
+    assert all(isinstance(row, int) for t in figure.data if t.mode == "markers" for row in t.customdata)
+    parallel = figures.parallel_figure(table, ["a", "b", "g"], {})
+    lines = figures.MAX_PARALLEL_LINES
+    assert len(parallel.data[0].dimensions[0].values) == lines
+    assert (parallel.data[0].line.color == 1).sum() == (table["pareto_rank"] == 0).sum()  # the whole front, in red
+    assert f"a fixed-seed sample of the rest, {lines:,} of {len(table):,}" in parallel.layout.title.text
+
+
+def test_a_zoom_redraws_the_thinned_cloud_over_the_zoomed_ranges():
+    assert cb.zoomed_ranges({"autosize": True}) is None and cb.zoomed_ranges(None) is None
+    assert cb.zoomed_ranges({"xaxis.autorange": True, "yaxis.autorange": True}) == {}
+    assert cb.zoomed_ranges({"xaxis.range[0]": 1, "xaxis.range[1]": 2}) == {"x": (1.0, 2.0)}
+    assert cb.zoomed_ranges({"xaxis.range": [0, 1], "yaxis.range": [3, 4]}) == {"x": (0.0, 1.0), "y": (3.0, 4.0)}
+    table = big_cloud()
+    window = {"x": (0.0, float(table["a"].quantile(0.3))), "y": (0.0, float(table["b"].quantile(0.3)))}
+
+    def drawn_inside(figure) -> int:
+        return sum(int(((np.asarray(t.x) <= window["x"][1]) & (np.asarray(t.y) <= window["y"][1])).sum())
+                   for t in figure.data if t.mode == "markers" and t.name != "picked")
+    whole, zoomed = figures.front_figure(table, "a", "b", {}), figures.front_figure(table, "a", "b", {}, zoom=window)
+    inside = int(((table["a"] <= window["x"][1]) & (table["b"] <= window["y"][1])).sum())
+    assert drawn_inside(whole) < drawn_inside(zoomed) <= inside  # finer cells where the view is
+    assert zoomed.layout.xaxis.range == window["x"] and whole.layout.xaxis.range is None
+
+
+def test_a_box_or_lasso_selection_exports_every_enclosed_design(catalog):
+    table = cb.view_table(catalog, settings(), "2d", {})
+    x, y = table["latency_s"], table["energy_j"]
+    box = {"x": [x.quantile(0.2), x.quantile(0.8)], "y": [y.quantile(0.1), y.quantile(0.9)]}
+    inside = table[x.between(*box["x"]) & y.between(*box["y"])]
+    assert 0 < len(inside) < len(table)
+    drawn = {"points": [{"customdata": int(table.index[0])}]}  # what plotly lists: only the points drawn
+    for region in ({"range": box}, {"lassoPoints": {"x": [box["x"][0], box["x"][1], box["x"][1], box["x"][0]],
+                                                    "y": [box["y"][0], box["y"][0], box["y"][1], box["y"][1]]}}):
+        for options in ((), ("log",)):  # a log axis: the lasso's edges are straight in log10
+            s = settings(x_options=options, y_options=options)
+            frame = pd.read_csv(pd.io.common.StringIO(cb.selection_csv(catalog, s, {}, {**drawn, **region})))
+            assert set(frame["key"]) == set(inside["key"])
+    triangle = {"lassoPoints": {"x": [box["x"][0], box["x"][1], box["x"][0]], "y": [box["y"][0], box["y"][0],
+                                                                                    box["y"][1]]}}
+    u = (x - box["x"][0]) / (box["x"][1] - box["x"][0])
+    v = (y - box["y"][0]) / (box["y"][1] - box["y"][0])
+    frame = pd.read_csv(pd.io.common.StringIO(cb.selection_csv(catalog, settings(), {}, triangle)))
+    assert set(frame["key"]) == set(table.loc[(u >= 0) & (v >= 0) & (u + v <= 1), "key"])
 
 
 def test_colour_symbol_log_axes_and_picks(catalog):
@@ -280,8 +375,15 @@ def test_colour_symbol_log_axes_and_picks(catalog):
         == {"circle", "square"}
     assert figure.layout.xaxis.type == "log" and figure.layout.yaxis.type == "linear"
     assert len(next(t for t in figure.data if t.name == "picked").x) == 2
+    # a pick changes the rings only (the first trace): the patch is what a redraw would send
+    s = settings(color="array.dataflow", symbol="array.cols", x_options=("log",))
+    patch = cb.picked_patch(cb.view_table(catalog, s, "2d", {}), s, picked[:1]).to_plotly_json()
+    rings = figure.data[0]
+    assert rings.name == "picked" and patch["operations"][0]["location"] == ["data", 0]
+    assert patch["operations"][0]["params"]["value"]["x"] == [rings.x[0]]
+    assert patch["operations"][0]["params"]["value"]["customdata"] == [rings.customdata[0]]
     continuous = cb.view_figure(catalog, settings(color="power_w"), "2d", {}, [])
-    assert continuous.data[0].marker.colorscale is not None
+    assert continuous.data[1].marker.colorscale is not None  # data[0]: the picked rings
 
 
 def test_three_objective_view_ranks_over_three(catalog):
@@ -307,12 +409,19 @@ def test_parallel_coordinates_and_brushing_filter_the_other_views(catalog):
         {"array.dataflow": [[-0.5, 0.5], [0.9, 1.2]]}
     figure = cb.view_figure(catalog, settings(), "2d", {"array.rows": [[20, 40]]}, [])
     table = designs(catalog)
-    shown = {table.at[int(row[0]), "key"] for t in figure.data if t.mode == "markers" for row in t.customdata}
+    shown = {table.at[int(row), "key"] for t in figure.data if t.mode == "markers" for row in t.customdata}
     assert shown == set(table.loc[table["array.rows"] == 32, "key"])
     parallel = cb.view_figure(catalog, settings(), "parallel", {"array.rows": [[20, 40]]}, [])
     axes = parallel.data[0].dimensions
     assert axes[2].constraintrange == (20, 40) and axes[1].ticktext == ("os", "ws")
     assert len(axes[0].values) == len(table)  # the brush is drawn on it, not applied to it
+
+
+def test_a_hidden_view_is_redrawn_only_when_wanted_with_new_settings():
+    key = cb.redraw_key(True, ["latency_s", {"array.rows": [[20, 40]]}], None)
+    assert key is not None and cb.redraw_key(True, ["latency_s", {"array.rows": [[20, 40]]}], key) is None
+    assert cb.redraw_key(True, ["power_w", {"array.rows": [[20, 40]]}], key) not in (None, key)
+    assert cb.redraw_key(False, ["power_w"], key) is None  # hidden and not drawn in the background
 
 
 def test_settings_from_controls_keep_only_complete_limits():
@@ -325,7 +434,7 @@ def test_settings_from_controls_keep_only_complete_limits():
 def test_clicks_and_hovers_name_designs_and_picks_keep_the_last_six(catalog):
     table = designs(catalog)
     row = int(table.index[3])
-    event = {"points": [{"x": 1, "y": 2, "customdata": [row, 0.0, 16.0]}]}
+    event = {"points": [{"x": 1, "y": 2, "customdata": row}]}
     assert cb.point_key(catalog, (), event) == table.at[row, "key"]
     assert cb.point_key(catalog, (), {"points": []}) is None and cb.point_key(catalog, (), None) is None
     text = cb.hover_text(catalog, table.at[row, "key"])
@@ -342,7 +451,7 @@ def test_selection_csv_is_the_shown_designs_or_the_lasso_selection(catalog):
     assert set(frame["key"]) == set(cb.view_table(catalog, s, "2d", {})["key"])
     assert {"pareto_rank", "latency_s", "array.rows"} <= set(frame.columns)
     rows = designs(catalog).reset_index().set_index("key").loc[frame["key"].iloc[:2], "index"]
-    lasso = {"points": [{"customdata": [int(row), 1.0]} for row in rows]}
+    lasso = {"points": [{"customdata": int(row)} for row in rows]}
     assert len(pd.read_csv(pd.io.common.StringIO(cb.selection_csv(catalog, s, {}, lasso)))) == 2
 
 
@@ -356,8 +465,8 @@ def test_two_stores_are_told_apart(tmp_path, store):
     assert table["key"].is_unique and table["design_id"].duplicated().any()
     figure = cb.view_figure(catalog, settings(color="store"), "2d", {}, [])
     assert {t.name.removesuffix(" (front)") for t in figure.data if t.mode == "markers"} \
-        == {"store=store", "store=store-2"}
-    assert cb.hover_parameters(catalog, table)[0] == "store"
+        == {"store=store", "store=store-2", "picked"}
+    assert cb.hover_text(catalog, table["key"].iloc[-1]).startswith("store-2:")
 
 
 def test_run_sweeps_the_example_and_prints_its_front(tmp_path):

@@ -57,6 +57,9 @@ def test_page_loads_with_the_front_drawn_and_the_bad_store_explained(page, serve
     assert state["x"] == "latency_s [s]" and state["y"] == "energy_j [J]"
     panel = page.inner_text("#problems")
     assert "Some stores could not be opened" in panel and "missing-store: does not exist" in panel
+    scripts = page.evaluate("() => performance.getEntriesByType('resource').map(r => r.name)")
+    assert any("plotly-quarch.min.js" in s for s in scripts)  # the dashboard's own plotly.js, not the full one
+    assert not any("package_data/plotly.min.js" in s for s in scripts)
     page.screenshot(path=str(tmp_path / "front.png"), full_page=True)
 
 
