@@ -20,6 +20,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from dashboard import callbacks
 from dashboard.data import Catalog, load_catalog
 from dashboard.layout import build_layout, page_template
+from dse.evaluate import warm_up
 
 ASSETS = Path(__file__).parent / "assets"
 BUNDLE = ASSETS / "plotly-quarch.min.js"
@@ -33,6 +34,8 @@ def make_app(paths: list[str | Path] | None = None, catalog: Catalog | None = No
     app.index_string = page_template()
     app.layout = build_layout(catalog, *callbacks.initial_view(catalog)) if not catalog.empty else build_layout(catalog)
     callbacks.register(app, catalog)
+    if not catalog.empty:
+        warm_up()  # a detail view re-simulates: load the simulator's kernels now, not on the first click
     return app
 
 
