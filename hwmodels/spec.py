@@ -212,6 +212,9 @@ class Hardware(_Frozen):
                              "its capacity_bytes must be null (unbounded)")
         if set(backing.holds) != set(OPERANDS):
             raise ValueError(f"the backing store '{backing.name}' must hold every operand {list(OPERANDS)}")
+        if self.target == "asic" and len(self.memory) < 2:
+            raise ValueError(f"an ASIC design needs an on-chip level below the backing store '{backing.name}': "
+                             "the array reads and writes through that level's buffers")
         for level in self.memory[:-1]:
             if level.capacity_bytes is None:
                 raise ValueError(f"memory level '{level.name}' needs capacity_bytes (only the "

@@ -221,15 +221,13 @@ def plan_array_op(op: ArrayOp, hw: Hardware) -> ArrayPlan:
     sharing = min(hw.array.cores, view.instances)  # arrays sharing the backing store's bandwidth
     resident = np.array([[totals[o] <= room for o, room in zip(("input", "weight"), level_rooms)]
                          for level_rooms in rooms[:-1]], dtype=np.bool_).reshape(-1, 2)
-    write_through = levels[0].psum_write_through if len(levels) > 1 else True
+    write_through = levels[0].psum_write_through
     fetched, read, write, compute_cycles, tiles = foldplan.plan_folds(
         foldplan.DATAFLOW_CODES[dataflow], rows, cols, skew, sr, sc, t, work, order == "rows_outer",
         np.array([totals["input"], totals["weight"]], dtype=np.int64), resident,
         np.array([word_bytes["input"], word_bytes["weight"], word_bytes["output"]]), len(levels), write_through,
         view.instances, np.array(rooms[0]), memory_model == "ideal_prefetch")
-    out_capacity = 1
-    if len(levels) > 1:
-        out_capacity = max(1, int(levels[0].capacity_for("output") // word_bytes["output"]))
+    out_capacity = max(1, int(levels[0].capacity_for("output") // word_bytes["output"]))
     pes = hw.array.rows * hw.array.cols * hw.array.cores
     counts = dict(op.op_counts)
     if hw.pe.synthesized:  # every PE charged every compute cycle (BitMoD / Bit Fusion simulators)
@@ -292,15 +290,13 @@ def _timing(plan: ArrayPlan, hw: Hardware):
     tiles, word_bytes, sharing = plan.tiles, plan.word_bytes, plan.sharing
     levels, inner = hw.memory, hw.memory[0]
     ideal = hw.mapper.memory_model == "ideal_prefetch"
-    outer = levels[1] if len(levels) > 1 else inner
+    outer = levels[1]
     line_words = max(1, int(outer.write_bandwidth("output") / sharing // word_bytes["output"]))
     _, shared, bandwidth = _memory_arrays(hw)
     cycles, read_stall, write_stall, drain_end, first_load = foldplan.time_tiles(
         plan.fetched_bytes, shared, bandwidth, sharing, tiles.fold, tiles.share, tiles.cycles, tiles.out_first,
         tiles.out_last, tiles.out_cols, inner.buffering, ideal, plan.out_capacity, line_words)
-    if len(levels) == 1:
-        fill_start = 0
-    elif ideal:
+    if ideal:
         fill_start = _fill_start(plan, hw)
     else:
         fill_start = -math.ceil(first_load)  # the first tile's operands, before cycle 0

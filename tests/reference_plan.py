@@ -135,7 +135,7 @@ def reference_op(op, hw) -> dict:
     totals = mapping.operand_words(view)
     fetched = fetched_per_level(schedule, levels, totals, word_bytes)
     final = final_outputs(schedule)
-    write_through = levels[0].psum_write_through if len(levels) > 1 else True
+    write_through = levels[0].psum_write_through
     array_out = schedule.sram_words["output"]
     out_words = array_out if write_through else np.where(final, array_out, 0)
     read, write = traffic(schedule, levels, fetched, out_words, final, word_bytes, view.instances)
@@ -148,9 +148,9 @@ def reference_op(op, hw) -> dict:
     for i, level_moved in enumerate(moved):
         fold_load = np.maximum(fold_load, transfer_cycles(levels[i + 1], level_moved, sharing))
     load = fold_load[tiles.fold] * tiles.share
-    outer = levels[1] if len(levels) > 1 else levels[0]
+    outer = levels[1]
     line_words = max(1, int(outer.write_bandwidth("output") / sharing // word_bytes["output"]))
-    out_capacity = max(1, int(levels[0].capacity_for("output") // word_bytes["output"])) if len(levels) > 1 else 1
+    out_capacity = max(1, int(levels[0].capacity_for("output") // word_bytes["output"]))
     timing = walk_folds(tiles.cycles, load, tiles.out_first, tiles.out_last, tiles.out_cols, levels[0].buffering,
                         ideal, out_capacity, line_words)[:4]
     return {"fetched_bytes": np.array([[level[o] for o in OPERANDS] for level in moved]).reshape(-1, 2, schedule.folds),

@@ -127,3 +127,12 @@ def test_override_values_read_as_yaml_reads_them(text):
     from hwmodels.loader import _parsed
     value, expected = _parsed(text), yaml.safe_load(text)
     assert (type(value), value) == (type(expected), expected)
+
+
+def test_an_asic_design_needs_an_on_chip_level(tmp_path):
+    # one level would leave the array no output buffer to write through (it used to spin forever)
+    path = tmp_path / "one-level.yaml"
+    path.write_text("name: one-level\nclock_hz: 1.0e+9\npe: {family: mac}\narray: {rows: 4, cols: 4}\n"
+                    "memory:\n- name: dram\n  read_bandwidth_bytes_per_cycle: 8\n  write_bandwidth_bytes_per_cycle: 8\n")
+    with pytest.raises(SpecError, match=r"one-level.yaml.*needs an on-chip level below the backing store 'dram'"):
+        load_hardware(path)
