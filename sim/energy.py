@@ -44,8 +44,7 @@ def level_area_mm2(level: MemoryLevel, table: EnergyTable) -> float:
         return level.area_mm2
     if level.capacity_bytes is None:
         return 0.0
-    capacity = level.capacity_bytes
-    total_bytes = sum(capacity.values()) if isinstance(capacity, dict) else capacity
+    total_bytes = sum(level.capacity_for(operand) for operand in level.holds)
     return total_bytes * 8 * table.op_area_um2("sram:bit") * 1e-6
 
 

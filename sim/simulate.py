@@ -149,8 +149,8 @@ def array_op(op, pe) -> ArrayOp:
         else:
             mean = float(values.mean_cost(codes, np.ascontiguousarray(cost.term_table, dtype=np.int64), cost.offset))
             cycle_model = f"values ({cost.what})"
-    return ArrayOp(op=op, true_view=true_view, view=view, lanes=lanes, step=step, word_bytes=word_bytes, totals=mapping.operand_words(view), cost=cost,
-                   codes=codes, cycle_model=cycle_model,
+    return ArrayOp(op=op, true_view=true_view, view=view, lanes=lanes, step=step, word_bytes=word_bytes,
+                   totals=mapping.operand_words(view), cost=cost, codes=codes, cycle_model=cycle_model,
                    op_counts=pe_model.op_counts(pe, op, true_view.macs, true_view.instances, mean))
 
 
